@@ -1,0 +1,69 @@
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controller';
+import { AppException } from './common/errors/app.exception';
+import { RouteTable } from './common/http/route-table';
+
+/** Largest request body accepted, in bytes; larger bodies get 413. */
+export const BODY_LIMIT = 16 * 1024;
+
+/** The HTTP adapter of the app; main.ts and the tests create it the same way. */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true });
+}
+
+/**
+ * What dependency injection cannot do: the JSON body parser, the route table behind 405
+ * answers, the OpenAPI page and shutdown hooks. Used by main.ts and by every test app.
+ */
+export function configureApp(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const routes = app.get(RouteTable);
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+
+  // JSON only: form and text bodies are refused with 415, and a parse error never echoes the body.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, (request, body, done) => {
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request as FastifyRequest, body.toString('utf8'), (error, value) => {
+      if (error) {
+        done(new AppException('invalid_json', 'The request body is not valid JSON'), undefined);
+        return;
+      }
+      done(null, value);
+    });
+  });
+  fastify.removeContentTypeParser('text/plain');
+
+  setUpOpenApi(app);
+  app.enableShutdownHooks();
+}
+
+function setUpOpenApi(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('nest-jwt-auth')
+    .setDescription(
+      'Sign up, sign in, call protected routes with a JWT, revoke (log out) and refresh. ' +
+        'Errors are `application/problem+json` (RFC 9457) with a stable `code`.',
+    )
+    .setVersion('0.1.0')
+    .addTag('auth', 'Sign-up, sign-in, tokens and the sample protected route')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from /signin' },
+      ACCESS_TOKEN_SCHEME,
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Refresh token from /signin or /refresh' },
+      REFRESH_TOKEN_SCHEME,
+    )
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
+}

@@ -1,0 +1,115 @@
+import { Body, Controller, Get, Headers, Header, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AppException } from '../common/errors/app.exception';
+import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
+import { UserResponseDto } from '../users/dto/user-response.dto';
+import { AuthService } from './auth.service';
+import type { AuthenticatedUser } from './authenticated-user';
+import { Client } from './decorators/client-info.decorator';
+import { CurrentUser } from './decorators/current-user.decorator';
+import { Public } from './decorators/public.decorator';
+import { SignInDto, SignUpDto } from './dto/credentials.dto';
+import { MessageResponseDto, ProtectedResponseDto } from './dto/protected-response.dto';
+import { RefreshDto } from './dto/refresh.dto';
+import { TokenPairResponseDto } from './dto/token-pair-response.dto';
+import type { ClientInfo } from './sessions/sessions.service';
+import { bearerToken } from './tokens/refresh-tokens';
+
+export const ACCESS_TOKEN_SCHEME = 'access-token';
+export const REFRESH_TOKEN_SCHEME = 'refresh-token';
+
+@ApiTags('auth')
+@Controller()
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('signup')
+  @ApiOperation({ summary: 'Register a new user with email and password' })
+  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiProblemResponses({ 400: undefined, 409: 'Email already registered (`email_taken`)', 413: undefined, 415: undefined })
+  signUp(@Body() dto: SignUpDto): Promise<UserResponseDto> {
+    return this.auth.signUp(dto);
+  }
+
+  @Public()
+  @Post('signin')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Authenticate and receive an access token and a refresh token' })
+  @ApiOkResponse({ type: TokenPairResponseDto })
+  @ApiProblemResponses({
+    400: undefined,
+    401: 'Wrong email or password (`invalid_credentials`), one answer for both',
+    413: undefined,
+    415: undefined,
+  })
+  signIn(@Body() dto: SignInDto, @Client() client: ClientInfo): Promise<TokenPairResponseDto> {
+    return this.auth.signIn(dto, client);
+  }
+
+  @Get('protected')
+  @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
+  @ApiOperation({ summary: 'A route that needs a valid access token' })
+  @ApiOkResponse({ type: ProtectedResponseDto })
+  @ApiProblemResponses({
+    401: 'Missing, invalid, expired or revoked token (`token_missing`, `invalid_token`, `token_expired`, `token_revoked`, `session_revoked`, `session_expired`)',
+  })
+  getProtected(@CurrentUser() user: AuthenticatedUser): ProtectedResponseDto {
+    return {
+      message: `Hello, ${user.email}! You have access to this protected route.`,
+      user: { id: user.userId, email: user.email },
+    };
+  }
+
+  @Post('revoke')
+  @HttpCode(200)
+  @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
+  @ApiOperation({ summary: 'Revoke the current access token and end its session (log out)' })
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiProblemResponses({ 401: 'Missing, invalid, expired or already revoked token' })
+  async revoke(@CurrentUser() user: AuthenticatedUser): Promise<MessageResponseDto> {
+    await this.auth.revoke(user);
+    return { message: 'Token has been revoked' };
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiBearerAuth(REFRESH_TOKEN_SCHEME)
+  @ApiOperation({
+    summary: 'Exchange a refresh token (or, as in the seed app, a valid access token) for a new pair',
+    description:
+      'Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`. ' +
+      'The presented token is spent; presenting it again after the grace window revokes the session.',
+  })
+  @ApiBody({ type: RefreshDto, required: false })
+  @ApiOkResponse({ type: TokenPairResponseDto })
+  @ApiProblemResponses({
+    400: undefined,
+    401: 'Missing, invalid, expired or reused token (`token_missing`, `invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `session_expired`, `token_expired`)',
+    413: undefined,
+    415: undefined,
+  })
+  refresh(
+    @Body() dto: RefreshDto,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<TokenPairResponseDto> {
+    const credential = dto.refresh_token ?? bearerToken(authorization);
+    if (credential === undefined) {
+      throw new AppException(
+        'token_missing',
+        'Send the refresh token as "Authorization: Bearer <refresh_token>" or as {"refresh_token": "..."}',
+      );
+    }
+    return this.auth.refresh(credential);
+  }
+}

@@ -1,0 +1,55 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { ConfigType } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { authConfig } from '../config/configuration';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { ExpiredRowsPurger } from './expired-rows.purger';
+import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { RevokedToken } from './revoked-tokens/revoked-token.entity';
+import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
+import { Session } from './sessions/session.entity';
+import { SessionsService } from './sessions/sessions.service';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { AccessTokenService } from './tokens/access-token.service';
+import { ACCESS_TOKEN_ALGORITHM, JwtKeys } from './tokens/jwt-keys';
+import { JwtKeysModule } from './tokens/jwt-keys.module';
+
+@Module({
+  imports: [
+    UsersModule,
+    PassportModule,
+    JwtKeysModule,
+    TypeOrmModule.forFeature([Session, RevokedToken]),
+    JwtModule.registerAsync({
+      imports: [JwtKeysModule],
+      inject: [JwtKeys, authConfig.KEY],
+      useFactory: (keys: JwtKeys, config: ConfigType<typeof authConfig>) => ({
+        secret: keys.signingKey,
+        signOptions: { algorithm: ACCESS_TOKEN_ALGORITHM },
+        verifyOptions: {
+          algorithms: [ACCESS_TOKEN_ALGORITHM],
+          issuer: config.issuer,
+          audience: config.audience,
+        },
+      }),
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [
+    AuthService,
+    PasswordHasher,
+    SessionsService,
+    RevokedTokensService,
+    AccessTokenService,
+    JwtStrategy,
+    ExpiredRowsPurger,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
+})
+export class AuthModule {}

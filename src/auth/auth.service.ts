@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { AppException } from '../common/errors/app.exception';
+import { authConfig } from '../config/configuration';
+import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
+import { UsersService } from '../users/users.service';
+import type { AuthenticatedUser } from './authenticated-user';
+import type { SignInDto, SignUpDto } from './dto/credentials.dto';
+import type { TokenPairResponseDto } from './dto/token-pair-response.dto';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
+import { ClientInfo, SessionsService } from './sessions/sessions.service';
+import { AccessTokenService } from './tokens/access-token.service';
+import { looksLikeJwt } from './tokens/refresh-tokens';
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: SessionsService,
+    private readonly revokedTokens: RevokedTokensService,
+    private readonly accessTokens: AccessTokenService,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+  ) {}
+
+  async signUp(dto: SignUpDto): Promise<UserResponseDto> {
+    const passwordHash = await this.passwords.hash(dto.password);
+    return toUserResponse(await this.users.create(dto.email, passwordHash));
+  }
+
+  /**
+   * Checks the password (an unknown email costs the same hashing as a wrong password and gets the
+   * same answer), then opens a session.
+   */
+  async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
+    const user = await this.users.findByEmailWithPassword(dto.email);
+    const valid = await this.passwords.verify(user?.passwordHash, dto.password);
+    if (!user || !valid) {
+      throw new AppException('invalid_credentials', 'The email or password is incorrect');
+    }
+    if (this.passwords.needsRehash(user.passwordHash)) {
+      await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
+    }
+    const { session, refreshToken } = await this.sessions.create(user.id, client);
+    return this.tokenPair(user, session.id, refreshToken);
+  }
+
+  /**
+   * Exchanges a refresh token (rotating it) or, for the seed's workflow, a valid access token
+   * (spending it) for a new pair in the same session.
+   */
+  async refresh(credential: string): Promise<TokenPairResponseDto> {
+    if (looksLikeJwt(credential)) {
+      return this.exchangeAccessToken(credential);
+    }
+    const { session, refreshToken } = await this.sessions.rotate(credential);
+    const user = await this.users.findById(session.userId);
+    if (!user) {
+      throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
+    }
+    return this.tokenPair(user, session.id, refreshToken);
+  }
+
+  /** Ends the caller's session: its access token by `jti`, and every token of the session. */
+  async revoke(caller: AuthenticatedUser): Promise<void> {
+    await this.revokedTokens.revoke(
+      { jti: caller.jti, sessionId: caller.sessionId, expiresAt: caller.expiresAt },
+      'logout',
+    );
+    await this.sessions.revoke(caller.sessionId, 'logout');
+  }
+
+  private async exchangeAccessToken(token: string): Promise<TokenPairResponseDto> {
+    if (!this.config.refreshAcceptsAccessToken) {
+      throw AppException.rejectedToken(
+        'invalid_refresh_token',
+        'Send the refresh token from /signin; access tokens are not accepted here',
+      );
+    }
+    const claims = this.accessTokens.verify(token);
+    const session = await this.sessions.findActive(claims.sid);
+    const spent = await this.revokedTokens.revoke(
+      { jti: claims.jti, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) },
+      'exchanged',
+    );
+    if (!spent) {
+      const previous = await this.revokedTokens.findByJti(claims.jti);
+      if (previous?.reason === 'exchanged') {
+        await this.sessions.revoke(claims.sid, 'reuse_detected');
+        throw AppException.rejectedToken(
+          'refresh_token_reused',
+          'This access token was already exchanged; the session has been revoked',
+        );
+      }
+      throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
+    }
+    const refreshToken = await this.sessions.restartChain(session);
+    return this.tokenPair({ id: claims.sub, email: claims.email }, session.id, refreshToken);
+  }
+
+  private tokenPair(
+    user: { id: string; email: string },
+    sessionId: string,
+    refreshToken: string,
+  ): TokenPairResponseDto {
+    const access = this.accessTokens.issue(user, sessionId);
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+/** The caller of an authenticated request, as established by the JWT strategy. */
+export interface AuthenticatedUser {
+  userId: string;
+  email: string;
+  sessionId: string;
+  /** The access token's id, for revoking exactly this token. */
+  jti: string;
+  /** When the access token expires. */
+  expiresAt: Date;
+}

@@ -1,0 +1,56 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { User } from '../../users/user.entity';
+
+/**
+ * One signed-in device or client. The raw refresh token is never stored: only the SHA-256 of the
+ * current one, and a generation counter that lets a spent ancestor be recognised (see
+ * RefreshTokens).
+ */
+@Entity({ name: 'sessions' })
+export class Session {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Index('idx_sessions_user_id')
+  @Column({ name: 'user_id', type: 'varchar', length: 36 })
+  userId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: User;
+
+  /** SHA-256 (hex) of the current refresh token. */
+  @Column({ name: 'refresh_token_hash', type: 'varchar', length: 64 })
+  refreshTokenHash!: string;
+
+  /** How many rotations this refresh-token chain has been through. */
+  @Column({ type: 'integer', default: 0 })
+  generation!: number;
+
+  /** When the current refresh token replaced its predecessor (start of the reuse grace window). */
+  @Column({ name: 'rotated_at', nullable: true, type: Date })
+  rotatedAt!: Date | null;
+
+  @Column({ name: 'created_at' })
+  createdAt!: Date;
+
+  @Column({ name: 'last_used_at' })
+  lastUsedAt!: Date;
+
+  /** Absolute expiry: no refresh extends the session past it. */
+  @Column({ name: 'expires_at' })
+  expiresAt!: Date;
+
+  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  userAgent!: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  ip!: string | null;
+
+  @Column({ name: 'revoked_at', nullable: true, type: Date })
+  revokedAt!: Date | null;
+
+  /** Why it ended: `logout`, `reuse_detected`. */
+  @Column({ name: 'revoked_reason', type: 'varchar', length: 32, nullable: true })
+  revokedReason!: string | null;
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, LessThan, Repository } from 'typeorm';
+import { AppException } from '../../common/errors/app.exception';
+import { authConfig } from '../../config/configuration';
+import { JwtKeys } from '../tokens/jwt-keys';
+import {
+  distanceToCurrent,
+  hashRefreshToken,
+  newRefreshToken,
+  parseRefreshToken,
+  successorOf,
+} from '../tokens/refresh-tokens';
+import { Session } from './session.entity';
+
+export interface ClientInfo {
+  userAgent?: string;
+  ip?: string;
+}
+
+export interface SessionWithToken {
+  session: Session;
+  refreshToken: string;
+}
+
+/** Longest chain walked when looking for a spent ancestor; far beyond any real session. */
+const MAX_CHAIN_WALK = 20000;
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+    private readonly keys: JwtKeys,
+  ) {}
+
+  async create(userId: string, client: ClientInfo, now = new Date()): Promise<SessionWithToken> {
+    const id = randomUUID();
+    const refreshToken = newRefreshToken(id);
+    const session = this.sessions.create({
+      id,
+      userId,
+      refreshTokenHash: hashRefreshToken(refreshToken),
+      generation: 0,
+      rotatedAt: null,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.sessionMaxAge * 1000),
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+      ip: client.ip?.slice(0, 64) ?? null,
+      revokedAt: null,
+      revokedReason: null,
+    });
+    await this.sessions.insert(session);
+    return { session, refreshToken };
+  }
+
+  /**
+   * The session if it may still be used; otherwise `session_revoked` or `session_expired`.
+   * Used on every authenticated request.
+   */
+  async findActive(id: string, now = new Date()): Promise<Session> {
+    const session = await this.sessions.findOneBy({ id });
+    this.assertActive(session, now);
+    return session;
+  }
+
+  /**
+   * Spends a refresh token and returns its successor. A spent token presented again inside the
+   * grace window gets the same successor; later, or any older ancestor, counts as theft and
+   * revokes the whole session.
+   */
+  async rotate(token: string, now = new Date()): Promise<SessionWithToken> {
+    const parsed = parseRefreshToken(token);
+    if (!parsed) {
+      throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is malformed');
+    }
+    let session = await this.sessions.findOneBy({ id: parsed.sessionId });
+    this.assertActive(session, now);
+
+    const presentedHash = hashRefreshToken(token);
+    const successor = successorOf(token, this.keys.refreshKey);
+    if (presentedHash === session.refreshTokenHash) {
+      const result = await this.sessions
+        .createQueryBuilder()
+        .update(Session)
+        .set({
+          refreshTokenHash: hashRefreshToken(successor),
+          generation: () => 'generation + 1',
+          rotatedAt: now,
+          lastUsedAt: now,
+        })
+        .where('id = :id AND refresh_token_hash = :hash AND revoked_at IS NULL', {
+          id: session.id,
+          hash: presentedHash,
+        })
+        .execute();
+      if (result.affected === 1) {
+        session.refreshTokenHash = hashRefreshToken(successor);
+        session.generation += 1;
+        session.rotatedAt = now;
+        session.lastUsedAt = now;
+        return { session, refreshToken: successor };
+      }
+      // Another request rotated this token first: answer as its concurrent twin.
+      session = await this.sessions.findOneBy({ id: parsed.sessionId });
+      this.assertActive(session, now);
+    }
+
+    const distance = distanceToCurrent(
+      token,
+      session.refreshTokenHash,
+      Math.min(session.generation, MAX_CHAIN_WALK),
+      this.keys.refreshKey,
+    );
+    if (distance === undefined) {
+      throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is not valid');
+    }
+    const graceMs = this.config.refreshReuseGrace * 1000;
+    if (
+      distance === 1 &&
+      session.rotatedAt !== null &&
+      now.getTime() - session.rotatedAt.getTime() <= graceMs
+    ) {
+      return { session, refreshToken: successor };
+    }
+    await this.revoke(session.id, 'reuse_detected', now);
+    throw AppException.rejectedToken(
+      'refresh_token_reused',
+      'This refresh token was already used; the session has been revoked',
+    );
+  }
+
+  /** Starts a new refresh-token chain for a session (the access-token exchange at /refresh). */
+  async restartChain(session: Session, now = new Date()): Promise<string> {
+    const refreshToken = newRefreshToken(session.id);
+    await this.sessions.update(
+      { id: session.id },
+      {
+        refreshTokenHash: hashRefreshToken(refreshToken),
+        generation: 0,
+        rotatedAt: null,
+        lastUsedAt: now,
+      },
+    );
+    return refreshToken;
+  }
+
+  async revoke(id: string, reason: string, now = new Date()): Promise<void> {
+    await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: reason });
+  }
+
+  /** Deletes sessions that ended more than a day ago. */
+  async purgeExpired(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - 86400 * 1000);
+    const result = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
+    return result.affected ?? 0;
+  }
+
+  private assertActive(session: Session | null, now: Date): asserts session is Session {
+    if (session === null) {
+      throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
+    }
+    if (session.revokedAt !== null) {
+      throw AppException.rejectedToken('session_revoked', 'The session has been revoked');
+    }
+    const idleDeadline = session.lastUsedAt.getTime() + this.config.sessionIdleTtl * 1000;
+    if (session.expiresAt.getTime() <= now.getTime() || idleDeadline <= now.getTime()) {
+      throw AppException.rejectedToken('session_expired', 'The session has expired');
+    }
+  }
+}

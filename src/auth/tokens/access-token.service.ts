@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import { JsonWebTokenError, JwtHeader, TokenExpiredError, VerifyOptions } from 'jsonwebtoken';
+import { AppException } from '../../common/errors/app.exception';
+import { authConfig } from '../../config/configuration';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, JwtKeys } from './jwt-keys';
+
+/** Seconds of clock difference tolerated on `exp`, `nbf` and `iat`. */
+export const CLOCK_TOLERANCE = 10;
+
+/** What a verified access token says about its bearer. */
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  email: string;
+  iat: number;
+  exp: number;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+  expiresIn: number;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 320;
+}
+
+@Injectable()
+export class AccessTokenService {
+  /** Options shared by every verification: the pinned algorithm, issuer and audience. */
+  readonly verifyOptions: VerifyOptions;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly keys: JwtKeys,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+  ) {
+    this.verifyOptions = {
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      issuer: config.issuer,
+      audience: config.audience,
+      clockTolerance: CLOCK_TOLERANCE,
+    };
+  }
+
+  issue(user: { id: string; email: string }, sessionId: string): IssuedAccessToken {
+    const jti = randomUUID();
+    const token = this.jwt.sign(
+      { sid: sessionId, email: user.email },
+      {
+        algorithm: ACCESS_TOKEN_ALGORITHM,
+        subject: user.id,
+        jwtid: jti,
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        expiresIn: this.config.accessTtl,
+        keyid: this.keys.kid,
+        header: { alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE },
+      },
+    );
+    return { token, jti, expiresIn: this.config.accessTtl };
+  }
+
+  /** Verifies signature and registered claims, then the token's own shape. */
+  verify(token: string): AccessTokenClaims {
+    let decoded: { header: JwtHeader; payload: unknown };
+    try {
+      decoded = this.jwt.verify(token, { ...this.verifyOptions, complete: true });
+    } catch (error) {
+      throw AccessTokenService.toAppException(error);
+    }
+    return this.checkDecoded(decoded);
+  }
+
+  /**
+   * The checks that follow a valid signature: the JOSE type (so no other kind of token can pass
+   * as an access token), the key id, and the private claims.
+   */
+  checkDecoded(decoded: { header: JwtHeader; payload: unknown }): AccessTokenClaims {
+    const { header, payload } = decoded;
+    if (header.typ !== ACCESS_TOKEN_TYPE || header.kid !== this.keys.kid) {
+      throw AppException.rejectedToken('invalid_token', 'The token is not an access token');
+    }
+    const claims = payload as Partial<Record<keyof AccessTokenClaims, unknown>> | null;
+    if (
+      claims === null ||
+      typeof claims !== 'object' ||
+      !isNonEmptyString(claims.sub) ||
+      !isNonEmptyString(claims.sid) ||
+      !isNonEmptyString(claims.jti) ||
+      !isNonEmptyString(claims.email) ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.iat !== 'number'
+    ) {
+      throw AppException.rejectedToken('invalid_token', 'The access token is missing claims');
+    }
+    return claims as AccessTokenClaims;
+  }
+
+  /** Maps jsonwebtoken's failures to our codes without echoing library internals. */
+  static toAppException(error: unknown): AppException {
+    if (error instanceof AppException) {
+      return error;
+    }
+    if (error instanceof TokenExpiredError) {
+      return AppException.rejectedToken('token_expired', 'The access token has expired');
+    }
+    if (error instanceof JsonWebTokenError) {
+      return AppException.rejectedToken('invalid_token', 'The access token is invalid');
+    }
+    return AppException.rejectedToken('invalid_token', 'The access token could not be verified');
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Every machine-readable error code the service answers with. Clients may switch on these;
+ * they never change meaning. The HTTP status and a human title belong to each code.
+ */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  invalid_json: { status: 400, title: 'Malformed JSON body' },
+  bad_request: { status: 400, title: 'Bad request' },
+  invalid_credentials: { status: 401, title: 'Invalid email or password' },
+  token_missing: { status: 401, title: 'Authentication required' },
+  invalid_token: { status: 401, title: 'Invalid token' },
+  token_expired: { status: 401, title: 'Token expired' },
+  token_revoked: { status: 401, title: 'Token revoked' },
+  session_revoked: { status: 401, title: 'Session revoked' },
+  session_expired: { status: 401, title: 'Session expired' },
+  invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
+  refresh_token_reused: { status: 401, title: 'Refresh token reused' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  not_acceptable: { status: 406, title: 'Not acceptable' },
+  email_taken: { status: 409, title: 'Email already registered' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const CODE_BY_STATUS = new Map<number, ErrorCode>();
+for (const [code, { status }] of Object.entries(ERROR_CODES) as [ErrorCode, { status: number }][]) {
+  if (!CODE_BY_STATUS.has(status)) {
+    CODE_BY_STATUS.set(status, code);
+  }
+}
+CODE_BY_STATUS.set(400, 'bad_request');
+CODE_BY_STATUS.set(401, 'token_missing');
+
+/** The generic code for a status that no more specific error named. */
+export function codeForStatus(status: number): ErrorCode {
+  return CODE_BY_STATUS.get(status) ?? (status >= 500 ? 'internal_error' : 'bad_request');
+}
+
+/** The problem `type` URI of a code (RFC 9457 section 3.1.1). */
+export function problemType(code: ErrorCode): string {
+  return `urn:nest-jwt-auth:problem:${code}`;
+}

@@ -1,0 +1,119 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Inject,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authConfig } from '../../config/configuration';
+import { RouteTable } from '../http/route-table';
+import { AppException, FieldError } from './app.exception';
+import { codeForStatus, ERROR_CODES, ErrorCode, problemType } from './error-code';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance: string;
+  errors?: FieldError[];
+}
+
+const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
+  not_found: 'No resource exists at this path',
+  payload_too_large: 'The request body is larger than the 16 KiB limit',
+  unsupported_media_type: 'Send the request body as application/json',
+  internal_error: 'An unexpected error occurred',
+};
+
+/**
+ * The single exit for errors: every failure becomes an RFC 9457 problem document with a stable
+ * `code`. Unknown errors are logged by name only (never with a stack, SQL or values) and answered
+ * with a generic 500.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  constructor(
+    private readonly routes: RouteTable,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    const request = context.getRequest<FastifyRequest>();
+    const reply = context.getResponse<FastifyReply>();
+    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+    const problem = this.toProblem(exception, request, headers);
+
+    if (problem.status === 401) {
+      const rejected = exception instanceof AppException && exception.tokenRejected;
+      headers['WWW-Authenticate'] = rejected
+        ? `Bearer realm="${this.auth.issuer}", error="invalid_token", error_description="${problem.detail.replace(/["\\]/g, '')}"`
+        : `Bearer realm="${this.auth.issuer}"`;
+    }
+    if (reply.sent) {
+      return;
+    }
+    void reply
+      .status(problem.status)
+      .headers(headers)
+      .type('application/problem+json; charset=utf-8')
+      .send(problem);
+  }
+
+  private toProblem(
+    exception: unknown,
+    request: FastifyRequest,
+    headers: Record<string, string>,
+  ): ProblemDetails {
+    const instance = (request.url ?? '/').split('?')[0];
+    if (exception instanceof AppException) {
+      Object.assign(headers, exception.headers);
+      return this.problem(exception.code, exception.detail, instance, exception.errors);
+    }
+    if (exception instanceof NotFoundException) {
+      const allowed = this.routes.allowedMethods(request.url ?? '/');
+      if (allowed.length > 0) {
+        headers.Allow = allowed.join(', ');
+        return this.problem(
+          'method_not_allowed',
+          `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+          instance,
+        );
+      }
+      return this.problem('not_found', GENERIC_DETAIL.not_found!, instance);
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      const code = codeForStatus(exception.getStatus());
+      return this.problem(code, GENERIC_DETAIL[code] ?? ERROR_CODES[code].title, instance, undefined, exception.getStatus());
+    }
+    const error = exception instanceof Error ? exception : new Error('non-error thrown');
+    this.logger.error(`Unhandled ${error.name} on ${request.method} ${instance}`);
+    return this.problem('internal_error', GENERIC_DETAIL.internal_error!, instance);
+  }
+
+  private problem(
+    code: ErrorCode,
+    detail: string,
+    instance: string,
+    errors?: FieldError[],
+    status: number = ERROR_CODES[code].status,
+  ): ProblemDetails {
+    return {
+      type: problemType(code),
+      title: ERROR_CODES[code].title,
+      status,
+      detail,
+      code,
+      instance,
+      ...(errors ? { errors } : {}),
+    };
+  }
+}

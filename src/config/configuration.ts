@@ -1,0 +1,70 @@
+import { registerAs } from '@nestjs/config';
+import { Env, EnvReader } from './env-reader';
+import { resolveJwtSecret } from './jwt-secret';
+
+const DAY = 86400;
+
+export interface AppConfig {
+  nodeEnv: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  host: string;
+}
+
+export interface DatabaseConfig {
+  /** SQLite file, or `:memory:`. */
+  path: string;
+}
+
+export interface AuthConfig {
+  /** Raw bytes of the HMAC signing key; turned into a KeyObject once by the token service. */
+  jwtSecret: Buffer;
+  issuer: string;
+  audience: string;
+  /** All lifetimes in seconds. */
+  accessTtl: number;
+  sessionIdleTtl: number;
+  sessionMaxAge: number;
+  refreshReuseGrace: number;
+  refreshAcceptsAccessToken: boolean;
+  /** How often expired revocation rows are purged. */
+  purgeInterval: number;
+}
+
+export function loadAppConfig(env: Env): AppConfig {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', 'development', ['development', 'production', 'test']);
+  return {
+    nodeEnv,
+    production: nodeEnv === 'production',
+    port: read.int('PORT', 3000, 0, 65535),
+    host: read.string('HOST', '0.0.0.0', 255),
+  };
+}
+
+export function loadDatabaseConfig(env: Env): DatabaseConfig {
+  return { path: new EnvReader(env).string('DB_PATH', './data/auth.sqlite', 4096) };
+}
+
+export function loadAuthConfig(env: Env): AuthConfig {
+  const read = new EnvReader(env);
+  const app = loadAppConfig(env);
+  const database = loadDatabaseConfig(env);
+  const accessTtl = read.duration('JWT_ACCESS_TTL', '15m', 10, DAY);
+  const sessionMaxAge = read.duration('SESSION_MAX_AGE', '30d', 60, 365 * DAY);
+  return {
+    jwtSecret: resolveJwtSecret(read.raw('JWT_SECRET'), app.production, database.path),
+    issuer: read.string('JWT_ISSUER', 'nest-jwt-auth', 255),
+    audience: read.string('JWT_AUDIENCE', 'nest-jwt-auth', 255),
+    accessTtl,
+    sessionIdleTtl: read.duration('SESSION_IDLE_TTL', '14d', 60, 365 * DAY),
+    sessionMaxAge,
+    refreshReuseGrace: read.duration('REFRESH_REUSE_GRACE', '10s', 0, 300),
+    refreshAcceptsAccessToken: read.boolean('REFRESH_ACCEPTS_ACCESS_TOKEN', true),
+    purgeInterval: read.duration('REVOCATION_PURGE_INTERVAL', '1h', 1, DAY),
+  };
+}
+
+export const appConfig = registerAs('app', () => loadAppConfig(process.env));
+export const databaseConfig = registerAs('database', () => loadDatabaseConfig(process.env));
+export const authConfig = registerAs('auth', () => loadAuthConfig(process.env));

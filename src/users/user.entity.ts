@@ -1,0 +1,18 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity({ name: 'users' })
+export class User {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** Trimmed and lower-cased before it is stored or compared. */
+  @Column({ type: 'varchar', length: 254, unique: true })
+  email!: string;
+
+  /** Argon2id PHC string. Never selected unless a password is being checked. */
+  @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
+  passwordHash!: string;
+
+  @Column({ name: 'created_at' })
+  createdAt!: Date;
+}
