@@ -1,8 +1,9 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controller';
 import { AppException } from './common/errors/app.exception';
+import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { RouteTable } from './common/http/route-table';
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
@@ -10,7 +11,19 @@ export const BODY_LIMIT = 16 * 1024;
 
 /** The HTTP adapter of the app; main.ts and the tests create it the same way. */
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true });
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get the same problem format.
+    frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .header('Cache-Control', 'no-store')
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(problem('bad_request', 'The request URL is malformed', request.url.split('?')[0]));
+    },
+  });
 }
 
 /**
@@ -29,7 +42,7 @@ export function configureApp(app: NestFastifyApplication): void {
       done(null, undefined);
       return;
     }
-    parseJson(request as FastifyRequest, body.toString('utf8'), (error, value) => {
+    void parseJson(request as FastifyRequest, body.toString('utf8'), (error, value) => {
       if (error) {
         done(new AppException('invalid_json', 'The request body is not valid JSON'), undefined);
         return;
@@ -53,7 +66,12 @@ function setUpOpenApi(app: NestFastifyApplication): void {
     .setVersion('0.1.0')
     .addTag('auth', 'Sign-up, sign-in, tokens and the sample protected route')
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from /signin' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'Access token from /signin',
+      },
       ACCESS_TOKEN_SCHEME,
     )
     .addBearerAuth(

@@ -74,10 +74,20 @@ describe('POST /signup', () => {
 
   it.each([
     ['a password shorter than 8 characters', { password: 'abc123' }, 'password', 'minLength'],
-    ['a password longer than 128 characters', { password: 'x'.repeat(129) }, 'password', 'maxLength'],
+    [
+      'a password longer than 128 characters',
+      { password: 'x'.repeat(129) },
+      'password',
+      'maxLength',
+    ],
     ['a password that is not a string', { password: 12345678 }, 'password', 'isString'],
     ['an invalid email', { email: 'not-an-email' }, 'email', 'isEmail'],
-    ['an email over 254 characters', { email: `${'a'.repeat(250)}@example.com` }, 'email', 'maxLength'],
+    [
+      'an email over 254 characters',
+      { email: `${'a'.repeat(250)}@example.com` },
+      'email',
+      'maxLength',
+    ],
     ['an email that is not a string', { email: ['a@b.co'] }, 'email', 'isString'],
   ])('should reject %s with the field and rule', async (_name, change, field, rule) => {
     const body = { email: uniqueEmail(), password: DEFAULT_PASSWORD, ...change };
@@ -172,9 +182,8 @@ describe('POST /signup', () => {
 
   it('should answer a missing body with the fields that are required', async () => {
     const response = await t.http.post('/signup').expect(400);
-    expect((response.body.errors as { field: string }[]).map((error) => error.field).sort()).toEqual([
-      'email',
-      'password',
-    ]);
+    expect(
+      (response.body.errors as { field: string }[]).map((error) => error.field).sort(),
+    ).toEqual(['email', 'password']);
   });
 });

@@ -34,7 +34,12 @@ export class AuthController {
   @Post('signup')
   @ApiOperation({ summary: 'Register a new user with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiProblemResponses({ 400: undefined, 409: 'Email already registered (`email_taken`)', 413: undefined, 415: undefined })
+  @ApiProblemResponses({
+    400: undefined,
+    409: 'Email already registered (`email_taken`)',
+    413: undefined,
+    415: undefined,
+  })
   signUp(@Body() dto: SignUpDto): Promise<UserResponseDto> {
     return this.auth.signUp(dto);
   }
@@ -86,7 +91,8 @@ export class AuthController {
   @Header('Cache-Control', 'no-store')
   @ApiBearerAuth(REFRESH_TOKEN_SCHEME)
   @ApiOperation({
-    summary: 'Exchange a refresh token (or, as in the seed app, a valid access token) for a new pair',
+    summary:
+      'Exchange a refresh token (or, as in the seed app, a valid access token) for a new pair',
     description:
       'Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`. ' +
       'The presented token is spent; presenting it again after the grace window revokes the session.',

@@ -12,7 +12,12 @@ export class UsersService {
 
   /** Stores a new user; the unique index on email decides races and maps to `email_taken`. */
   async create(email: string, passwordHash: string): Promise<User> {
-    const user = this.users.create({ id: randomUUID(), email, passwordHash, createdAt: new Date() });
+    const user = this.users.create({
+      id: randomUUID(),
+      email,
+      passwordHash,
+      createdAt: new Date(),
+    });
     try {
       await this.users.insert(user);
     } catch (error) {

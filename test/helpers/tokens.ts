@@ -24,7 +24,7 @@ export function decodeHeader(token: string): Record<string, unknown> {
 export function mint(
   claims: Record<string, unknown>,
   secret: string,
-  options: SignOptions & { header?: Record<string, unknown> } = {},
+  options: Omit<SignOptions, 'header'> & { header?: Record<string, unknown> } = {},
 ): string {
   const { header, ...rest } = options;
   return jwt.sign(claims, secret, {
@@ -39,7 +39,7 @@ export function remint(
   token: string,
   secret: string,
   changes: Record<string, unknown> = {},
-  options: SignOptions & { header?: Record<string, unknown> } = {},
+  options: Omit<SignOptions, 'header'> & { header?: Record<string, unknown> } = {},
 ): string {
   return mint({ ...decodePayload(token), ...changes }, secret, options);
 }

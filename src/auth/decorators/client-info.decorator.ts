@@ -3,8 +3,10 @@ import type { FastifyRequest } from 'fastify';
 import type { ClientInfo } from '../sessions/sessions.service';
 
 /** The user agent and address of the caller, recorded with a new session. */
-export const Client = createParamDecorator((_data: unknown, context: ExecutionContext): ClientInfo => {
-  const request = context.switchToHttp().getRequest<FastifyRequest>();
-  const userAgent = request.headers['user-agent'];
-  return { userAgent: typeof userAgent === 'string' ? userAgent : undefined, ip: request.ip };
-});
+export const Client = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): ClientInfo => {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const userAgent = request.headers['user-agent'];
+    return { userAgent: typeof userAgent === 'string' ? userAgent : undefined, ip: request.ip };
+  },
+);

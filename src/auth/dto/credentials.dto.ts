@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsDefined, IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -16,10 +16,12 @@ export class CredentialsDto {
     maxLength: 254,
     format: 'email',
   })
+  // Checked bottom-up, and only the first failure per field is reported.
   @Transform(normaliseEmail)
-  @IsString({ message: 'email must be a string' })
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
   @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254, { message: 'email must be at most 254 characters' })
+  @IsString({ message: 'email must be a string' })
+  @IsDefined({ message: 'email is required' })
   email!: string;
 
   @ApiProperty({
@@ -29,13 +31,14 @@ export class CredentialsDto {
     maxLength: PASSWORD_MAX_LENGTH,
     format: 'password',
   })
-  @IsString({ message: 'password must be a string' })
-  @MinLength(PASSWORD_MIN_LENGTH, {
-    message: `password must be at least ${PASSWORD_MIN_LENGTH} characters long`,
-  })
   @MaxLength(PASSWORD_MAX_LENGTH, {
     message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long`,
   })
+  @MinLength(PASSWORD_MIN_LENGTH, {
+    message: `password must be at least ${PASSWORD_MIN_LENGTH} characters long`,
+  })
+  @IsString({ message: 'password must be a string' })
+  @IsDefined({ message: 'password is required' })
   password!: string;
 }
 

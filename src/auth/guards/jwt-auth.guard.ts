@@ -2,6 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
+import { JsonWebTokenError } from 'jsonwebtoken';
 import { AppException } from '../../common/errors/app.exception';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { IS_PUBLIC } from '../decorators/public.decorator';
@@ -30,8 +31,13 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     info: unknown,
     context: ExecutionContext,
   ): TUser {
-    if (error) {
+    if (error instanceof AppException || error instanceof JsonWebTokenError) {
       throw AccessTokenService.toAppException(error);
+    }
+    if (error) {
+      // A fault (e.g. the database is down) is not an authentication failure: it must not make
+      // clients drop their tokens, so it stays a server error.
+      throw error instanceof Error ? error : new Error('Authentication failed unexpectedly');
     }
     if (user) {
       return user;

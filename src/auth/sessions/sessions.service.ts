@@ -149,7 +149,10 @@ export class SessionsService {
   }
 
   async revoke(id: string, reason: string, now = new Date()): Promise<void> {
-    await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: reason });
+    await this.sessions.update(
+      { id, revokedAt: IsNull() },
+      { revokedAt: now, revokedReason: reason },
+    );
   }
 
   /** Deletes sessions that ended more than a day ago. */

@@ -27,6 +27,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       // passport-jwt hands the key to jsonwebtoken unchanged, which accepts a KeyObject.
       secretOrKey: keys.signingKey as unknown as string,
       ignoreExpiration: false,
+      // passport-jwt overwrites these three inside jsonWebTokenOptions, so they go at the top.
+      algorithms: accessTokens.verifyOptions.algorithms,
+      issuer: accessTokens.verifyOptions.issuer as string,
+      audience: accessTokens.verifyOptions.audience as string,
       jsonWebTokenOptions: { ...accessTokens.verifyOptions, complete: true },
     });
   }

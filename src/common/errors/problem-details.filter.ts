@@ -11,18 +11,9 @@ import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/configuration';
 import { RouteTable } from '../http/route-table';
-import { AppException, FieldError } from './app.exception';
-import { codeForStatus, ERROR_CODES, ErrorCode, problemType } from './error-code';
-
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  instance: string;
-  errors?: FieldError[];
-}
+import { AppException } from './app.exception';
+import { codeForStatus, ERROR_CODES, ErrorCode } from './error-code';
+import { problem, PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem';
 
 const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
   not_found: 'No resource exists at this path',
@@ -61,11 +52,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (reply.sent) {
       return;
     }
-    void reply
-      .status(problem.status)
-      .headers(headers)
-      .type('application/problem+json; charset=utf-8')
-      .send(problem);
+    void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(problem);
   }
 
   private toProblem(
@@ -76,44 +63,32 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const instance = (request.url ?? '/').split('?')[0];
     if (exception instanceof AppException) {
       Object.assign(headers, exception.headers);
-      return this.problem(exception.code, exception.detail, instance, exception.errors);
+      return problem(exception.code, exception.detail, instance, exception.errors);
     }
     if (exception instanceof NotFoundException) {
       const allowed = this.routes.allowedMethods(request.url ?? '/');
       if (allowed.length > 0) {
         headers.Allow = allowed.join(', ');
-        return this.problem(
+        return problem(
           'method_not_allowed',
           `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
           instance,
         );
       }
-      return this.problem('not_found', GENERIC_DETAIL.not_found!, instance);
+      return problem('not_found', GENERIC_DETAIL.not_found!, instance);
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       const code = codeForStatus(exception.getStatus());
-      return this.problem(code, GENERIC_DETAIL[code] ?? ERROR_CODES[code].title, instance, undefined, exception.getStatus());
+      return problem(
+        code,
+        GENERIC_DETAIL[code] ?? ERROR_CODES[code].title,
+        instance,
+        undefined,
+        exception.getStatus(),
+      );
     }
     const error = exception instanceof Error ? exception : new Error('non-error thrown');
     this.logger.error(`Unhandled ${error.name} on ${request.method} ${instance}`);
-    return this.problem('internal_error', GENERIC_DETAIL.internal_error!, instance);
-  }
-
-  private problem(
-    code: ErrorCode,
-    detail: string,
-    instance: string,
-    errors?: FieldError[],
-    status: number = ERROR_CODES[code].status,
-  ): ProblemDetails {
-    return {
-      type: problemType(code),
-      title: ERROR_CODES[code].title,
-      status,
-      detail,
-      code,
-      instance,
-      ...(errors ? { errors } : {}),
-    };
+    return problem('internal_error', GENERIC_DETAIL.internal_error!, instance);
   }
 }

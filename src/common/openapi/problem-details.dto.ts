@@ -24,7 +24,10 @@ export class ProblemDetailsDto {
   })
   type!: string;
 
-  @ApiProperty({ description: 'Short summary of the problem type', example: 'Request validation failed' })
+  @ApiProperty({
+    description: 'Short summary of the problem type',
+    example: 'Request validation failed',
+  })
   title!: string;
 
   @ApiProperty({ description: 'HTTP status code', example: 400 })
@@ -46,6 +49,9 @@ export class ProblemDetailsDto {
   @ApiProperty({ description: 'The request path', example: '/signup' })
   instance!: string;
 
-  @ApiPropertyOptional({ description: 'Per-field problems (validation only)', type: [FieldErrorDto] })
+  @ApiPropertyOptional({
+    description: 'Per-field problems (validation only)',
+    type: [FieldErrorDto],
+  })
   errors?: FieldErrorDto[];
 }

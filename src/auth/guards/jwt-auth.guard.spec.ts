@@ -1,0 +1,76 @@
+import { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { TokenExpiredError } from 'jsonwebtoken';
+import { AppException } from '../../common/errors/app.exception';
+import { JwtAuthGuard } from './jwt-auth.guard';
+
+function contextWith(authorization?: string): ExecutionContext {
+  const request = { headers: authorization === undefined ? {} : { authorization } };
+  return {
+    getHandler: () => () => undefined,
+    getClass: () => class {},
+    switchToHttp: () => ({ getRequest: () => request }),
+  } as unknown as ExecutionContext;
+}
+
+function caught(fn: () => unknown): AppException {
+  try {
+    fn();
+  } catch (error) {
+    return error as AppException;
+  }
+  throw new Error('expected an exception');
+}
+
+describe(JwtAuthGuard.name, () => {
+  const reflector = { getAllAndOverride: jest.fn() } as unknown as Reflector & {
+    getAllAndOverride: jest.Mock;
+  };
+  const guard = new JwtAuthGuard(reflector);
+
+  it('should let @Public() routes through without a token', () => {
+    reflector.getAllAndOverride.mockReturnValueOnce(true);
+    expect(guard.canActivate(contextWith())).toBe(true);
+  });
+
+  it('should return the user when the strategy accepted the token', () => {
+    const user = { userId: 'u' };
+    expect(guard.handleRequest(null, user, undefined, contextWith('Bearer x'))).toBe(user);
+  });
+
+  it('should ask for a token, without marking it rejected, when none was sent', () => {
+    const error = caught(() =>
+      guard.handleRequest(null, false, new Error('No auth token'), contextWith()),
+    );
+    expect(error.code).toBe('token_missing');
+    expect(error.tokenRejected).toBe(false);
+  });
+
+  it('should map an expired token to token_expired', () => {
+    const info = new TokenExpiredError('jwt expired', new Date());
+    const error = caught(() => guard.handleRequest(null, false, info, contextWith('Bearer x')));
+    expect(error.code).toBe('token_expired');
+    expect(error.tokenRejected).toBe(true);
+  });
+
+  it('should pass on domain errors raised by the strategy', () => {
+    const revoked = AppException.rejectedToken('token_revoked', 'revoked');
+    expect(
+      caught(() => guard.handleRequest(revoked, false, undefined, contextWith('Bearer x'))),
+    ).toBe(revoked);
+  });
+
+  it('should leave faults such as a database outage as server errors, not 401s', () => {
+    const fault = new Error('database is locked');
+    expect(
+      caught(() => guard.handleRequest(fault, false, undefined, contextWith('Bearer x'))),
+    ).toBe(fault);
+  });
+
+  it('should reject a header that is not a Bearer credential', () => {
+    const error = caught(() =>
+      guard.handleRequest(null, false, new Error('No auth token'), contextWith('Basic abc')),
+    );
+    expect(error.code).toBe('invalid_token');
+  });
+});

@@ -1,0 +1,91 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ExpiredRowsPurger } from '../src/auth/expired-rows.purger';
+import { bearer, createTestApp, DEFAULT_PASSWORD, signedInUser, TestApp } from './helpers/test-app';
+import { decodePayload } from './helpers/tokens';
+
+describe('server faults', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+    jest.restoreAllMocks();
+  });
+
+  it('should answer a database fault with a generic 500 and log no SQL, values or secrets', async () => {
+    const user = await signedInUser(t.http);
+    const logged: string[] = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      logged.push(String(message));
+    });
+    await t.app.get(DataSource).query('DROP TABLE revoked_tokens');
+
+    const response = await t.http.get('/protected').set(bearer(user.tokens.access_token));
+    expect(response.status).toBe(500);
+    expect(response.body).toEqual({
+      type: 'urn:nest-jwt-auth:problem:internal_error',
+      title: 'Internal server error',
+      status: 500,
+      detail: 'An unexpected error occurred',
+      code: 'internal_error',
+      instance: '/protected',
+    });
+    const signin = await t.http
+      .post('/signin')
+      .send({ email: user.email, password: DEFAULT_PASSWORD });
+    expect(signin.status).toBe(200);
+    expect(logged.length).toBeGreaterThan(0);
+    const everything = logged.join('\n');
+    expect(everything).not.toMatch(/SELECT|revoked_tokens|correct-horse/);
+    expect(everything).not.toContain(user.tokens.access_token);
+  });
+});
+
+describe(ExpiredRowsPurger.name, () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('should delete revocations of expired tokens and keep the others', async () => {
+    const a = await signedInUser(t.http);
+    const b = await signedInUser(t.http);
+    await t.http.post('/revoke').set(bearer(a.tokens.access_token)).expect(200);
+    await t.http.post('/revoke').set(bearer(b.tokens.access_token)).expect(200);
+    const db = t.app.get(DataSource);
+    const jtiA = decodePayload(a.tokens.access_token).jti as string;
+    await db.query(`UPDATE revoked_tokens SET expires_at = ? WHERE jti = ?`, [
+      '2000-01-01 00:00:00.000',
+      jtiA,
+    ]);
+
+    const purged = await t.app.get(ExpiredRowsPurger).purge();
+    expect(purged.revokedTokens).toBe(1);
+    const rows = await db.query<{ jti: string }[]>('SELECT jti FROM revoked_tokens');
+    expect(rows.map((row) => row.jti)).toEqual([decodePayload(b.tokens.access_token).jti]);
+    await t.http.get('/protected').set(bearer(b.tokens.access_token)).expect(401);
+  });
+});
+
+describe('production start-up', () => {
+  it('should refuse to start without JWT_SECRET', async () => {
+    await expect(
+      createTestApp({ NODE_ENV: 'production', JWT_SECRET: '', DB_PATH: ':memory:' }),
+    ).rejects.toThrow(/JWT_SECRET is required when NODE_ENV=production/);
+  });
+
+  it('should refuse a short secret', async () => {
+    await expect(
+      createTestApp({ NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
+    ).rejects.toThrow(/at least 32 bytes/);
+  });
+});

@@ -1,0 +1,56 @@
+import { createTestApp, TestApp } from './helpers/test-app';
+
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+}
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let document: {
+    paths: Record<string, Record<string, Operation>>;
+    components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    document = (await t.http.get('/docs-json').expect(200)).body;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('should list the five seed endpoints', () => {
+    expect(document.paths['/signup'].post).toBeDefined();
+    expect(document.paths['/signin'].post).toBeDefined();
+    expect(document.paths['/protected'].get).toBeDefined();
+    expect(document.paths['/revoke'].post).toBeDefined();
+    expect(document.paths['/refresh'].post).toBeDefined();
+  });
+
+  it('should declare the bearer scheme on protected operations and none on public ones', () => {
+    expect(document.components.securitySchemes['access-token']).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
+    expect(document.paths['/protected'].get.security).toEqual([{ 'access-token': [] }]);
+    expect(document.paths['/revoke'].post.security).toEqual([{ 'access-token': [] }]);
+    expect(document.paths['/signup'].post.security).toBeUndefined();
+    expect(document.paths['/signin'].post.security).toBeUndefined();
+  });
+
+  it('should document error statuses with the problem+json body', () => {
+    const signup = document.paths['/signup'].post.responses;
+    expect(Object.keys(signup)).toEqual(expect.arrayContaining(['201', '400', '409']));
+    expect(signup['409'].content).toHaveProperty('application/problem+json');
+    expect(document.paths['/protected'].get.responses['401'].content).toHaveProperty(
+      'application/problem+json',
+    );
+  });
+
+  it('should serve the Swagger UI page', async () => {
+    const response = await t.http.get('/docs').redirects(1).expect(200);
+    expect(response.text).toContain('swagger-ui');
+  });
+});

@@ -1,0 +1,148 @@
+import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
+import { decodePayload, mint, remint, unsigned } from './helpers/tokens';
+
+describe('GET /protected', () => {
+  let t: TestApp;
+  let secret: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    secret = t.env.JWT_SECRET;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function expectRejected(token: string, code: string) {
+    const response = await t.http.get('/protected').set(bearer(token)).expect(401);
+    expect(response.body.code).toBe(code);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.headers['www-authenticate']).toMatch(
+      /^Bearer realm="test-issuer", error="invalid_token", error_description="[^"]+"$/,
+    );
+    return response;
+  }
+
+  it('should greet the owner of a valid access token', async () => {
+    const user = await signedInUser(t.http);
+    const response = await t.http
+      .get('/protected')
+      .set(bearer(user.tokens.access_token))
+      .expect(200);
+    expect(response.body).toEqual({
+      message: `Hello, ${user.email}! You have access to this protected route.`,
+      user: { id: user.id, email: user.email },
+    });
+  });
+
+  it('should ask for a token without an error code when none is sent', async () => {
+    const response = await t.http.get('/protected').expect(401);
+    expect(response.body.code).toBe('token_missing');
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="test-issuer"');
+  });
+
+  it('should reject a non-Bearer Authorization header', async () => {
+    const user = await signedInUser(t.http);
+    const response = await t.http
+      .get('/protected')
+      .set('Authorization', `Basic ${user.tokens.access_token}`)
+      .expect(401);
+    expect(response.body.code).toBe('invalid_token');
+  });
+
+  it('should reject an expired token', async () => {
+    const user = await signedInUser(t.http);
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    const token = remint(user.tokens.access_token, secret, { iat: past - 900, exp: past });
+    await expectRejected(token, 'token_expired');
+  });
+
+  it('should reject a tampered payload', async () => {
+    const user = await signedInUser(t.http);
+    const [header, , signature] = user.tokens.access_token.split('.');
+    const payload = Buffer.from(
+      JSON.stringify({ ...decodePayload(user.tokens.access_token), email: 'admin@example.com' }),
+    ).toString('base64url');
+    await expectRejected(`${header}.${payload}.${signature}`, 'invalid_token');
+  });
+
+  it('should reject a token signed with another secret', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, 'another-secret-of-sufficient-length-0123456789'),
+      'invalid_token',
+    );
+  });
+
+  it.each(['none', 'None', 'NONE', 'nOnE'])('should reject alg "%s"', async (alg) => {
+    const user = await signedInUser(t.http);
+    await expectRejected(unsigned(user.tokens.access_token, alg), 'invalid_token');
+  });
+
+  it('should reject an algorithm outside the pinned list even with the right secret', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, {}, { algorithm: 'HS512' }),
+      'invalid_token',
+    );
+  });
+
+  it('should reject a wrong audience', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, { aud: 'another-service' }),
+      'invalid_token',
+    );
+  });
+
+  it('should reject a wrong issuer', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, { iss: 'someone-else' }),
+      'invalid_token',
+    );
+  });
+
+  it('should reject a token whose nbf lies in the future', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, { nbf: Math.floor(Date.now() / 1000) + 600 }),
+      'invalid_token',
+    );
+  });
+
+  it('should reject a correctly signed token of another type', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, {}, { header: { typ: 'JWT' } }),
+      'invalid_token',
+    );
+  });
+
+  it('should reject a correctly signed token that lacks the session claim', async () => {
+    const user = await signedInUser(t.http);
+    const { sid: _sid, ...claims } = decodePayload(user.tokens.access_token);
+    await expectRejected(mint(claims, secret), 'invalid_token');
+  });
+
+  it('should reject a correctly signed token for a session that does not exist', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(
+      remint(user.tokens.access_token, secret, { sid: '00000000-0000-4000-8000-000000000000' }),
+      'session_revoked',
+    );
+  });
+
+  it('should reject a refresh token used as an access token', async () => {
+    const user = await signedInUser(t.http);
+    await expectRejected(user.tokens.refresh_token, 'invalid_token');
+  });
+
+  it('should reject garbage without a 500', async () => {
+    for (const token of ['x', 'a.b.c', '..', 'eyJ.eyJ.sig', '%F0%9F'.repeat(10)]) {
+      const response = await t.http.get('/protected').set('Authorization', `Bearer ${token}`);
+      expect(response.status).toBe(401);
+    }
+  });
+});
