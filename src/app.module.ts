@@ -8,6 +8,7 @@ import { RouteTable } from './common/http/route-table';
 import { AppValidationPipe } from './common/validation/validation.pipe';
 import { appConfig, authConfig, DatabaseConfig, databaseConfig } from './config/configuration';
 import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -23,6 +24,7 @@ import { UsersModule } from './users/users.module';
     }),
     UsersModule,
     AuthModule,
+    HealthModule,
   ],
   providers: [
     RouteTable,

@@ -20,6 +20,7 @@ const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'The request body is larger than the 16 KiB limit',
   unsupported_media_type: 'Send the request body as application/json',
   internal_error: 'An unexpected error occurred',
+  service_unavailable: 'A dependency of the service is unavailable',
 };
 
 /**
@@ -77,7 +78,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       }
       return problem('not_found', GENERIC_DETAIL.not_found!, instance);
     }
-    if (exception instanceof HttpException && exception.getStatus() < 500) {
+    if (exception instanceof HttpException && exception.getStatus() !== 500) {
       const code = codeForStatus(exception.getStatus());
       return problem(
         code,
