@@ -53,7 +53,7 @@ export function configureApp(app: NestFastifyApplication): void {
   fastify.removeContentTypeParser('text/plain');
 
   setUpOpenApi(app);
-  app.enableShutdownHooks();
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {

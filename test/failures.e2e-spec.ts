@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ExpiredRowsPurger } from '../src/auth/expired-rows.purger';
+import { PasswordHasher } from '../src/auth/passwords/password-hasher.service';
 import { bearer, createTestApp, DEFAULT_PASSWORD, signedInUser, TestApp } from './helpers/test-app';
 import { decodePayload } from './helpers/tokens';
 
@@ -22,9 +23,11 @@ describe('server faults', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
       logged.push(String(message));
     });
-    await t.app.get(DataSource).query('DROP TABLE revoked_tokens');
+    await t.app.get(DataSource).query('DROP TABLE sessions');
 
-    const response = await t.http.get('/protected').set(bearer(user.tokens.access_token));
+    const response = await t.http
+      .post('/signin')
+      .send({ email: user.email, password: DEFAULT_PASSWORD });
     expect(response.status).toBe(500);
     expect(response.body).toEqual({
       type: 'urn:nest-jwt-auth:problem:internal_error',
@@ -32,15 +35,13 @@ describe('server faults', () => {
       status: 500,
       detail: 'An unexpected error occurred',
       code: 'internal_error',
-      instance: '/protected',
+      instance: '/signin',
     });
-    const signin = await t.http
-      .post('/signin')
-      .send({ email: user.email, password: DEFAULT_PASSWORD });
-    expect(signin.status).toBe(200);
+    // Requests that need no query keep working.
+    await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
     expect(logged.length).toBeGreaterThan(0);
     const everything = logged.join('\n');
-    expect(everything).not.toMatch(/SELECT|revoked_tokens|correct-horse/);
+    expect(everything).not.toMatch(/INSERT|sessions|correct-horse|argon2/);
     expect(everything).not.toContain(user.tokens.access_token);
   });
 });
@@ -87,5 +88,43 @@ describe('production start-up', () => {
     await expect(
       createTestApp({ NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
     ).rejects.toThrow(/at least 32 bytes/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('should finish an in-flight sign-in before the database closes', async () => {
+    const t = await createTestApp();
+    const user = await signedInUser(t.http);
+    // Hold the sign-in inside the password check until the shutdown is under way.
+    let release!: () => void;
+    const gate = new Promise<void>((done) => (release = done));
+    let entered!: () => void;
+    const reached = new Promise<void>((done) => (entered = done));
+    const verify = PasswordHasher.prototype.verify;
+    jest.spyOn(PasswordHasher.prototype, 'verify').mockImplementation(async function (
+      this: PasswordHasher,
+      ...args
+    ) {
+      entered();
+      await gate;
+      return verify.apply(this, args);
+    });
+
+    const response = new Promise<number>((done, fail) => {
+      t.http
+        .post('/signin')
+        .send({ email: user.email, password: DEFAULT_PASSWORD })
+        .then((r) => done(r.status), fail);
+    });
+    await reached;
+    const closing = t.close();
+    await new Promise((done) => setTimeout(done, 100));
+    release();
+    expect(await response).toBe(200);
+    await closing;
   });
 });

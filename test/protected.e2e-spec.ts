@@ -126,12 +126,28 @@ describe('GET /protected', () => {
     await expectRejected(mint(claims, secret), 'invalid_token');
   });
 
-  it('should reject a correctly signed token for a session that does not exist', async () => {
-    const user = await signedInUser(t.http);
-    await expectRejected(
-      remint(user.tokens.access_token, secret, { sid: '00000000-0000-4000-8000-000000000000' }),
-      'session_revoked',
-    );
+  describe('with the verified-token cache', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
+    it('should reject an altered copy of a token that was just accepted', async () => {
+      const user = await signedInUser(t.http);
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+      const [header, , signature] = user.tokens.access_token.split('.');
+      const payload = Buffer.from(
+        JSON.stringify({ ...decodePayload(user.tokens.access_token), sub: 'someone-else' }),
+      ).toString('base64url');
+      await expectRejected(`${header}.${payload}.${signature}`, 'invalid_token');
+    });
+
+    it('should reject an accepted token once it has expired', async () => {
+      const user = await signedInUser(t.http);
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+      const later = Date.now() + 3600_000;
+      jest.spyOn(Date, 'now').mockImplementation(() => later);
+      await expectRejected(user.tokens.access_token, 'token_expired');
+    });
   });
 
   it('should reject a refresh token used as an access token', async () => {

@@ -90,7 +90,24 @@ describe('POST /refresh', () => {
     const response = await refresh(t, user.tokens.refresh_token);
     expect(response.status).toBe(401);
     expect(response.body.code).toBe('session_expired');
-    await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(401);
+  });
+
+  it('should never issue an access token that outlives its session', async () => {
+    const user = await signedInUser(t.http);
+    const sid = decodePayload(user.tokens.access_token).sid as string;
+    const sessionEnd = new Date(Date.now() + 120_000);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE sessions SET expires_at = ? WHERE id = ?`, [
+        sessionEnd.toISOString().replace('T', ' ').replace('Z', ''),
+        sid,
+      ]);
+    const response = await refresh(t, user.tokens.refresh_token);
+    expect(response.status).toBe(200);
+    const exp = decodePayload(response.body.access_token as string).exp as number;
+    expect(exp).toBeLessThanOrEqual(Math.ceil(sessionEnd.getTime() / 1000));
+    expect(response.body.expires_in).toBeLessThanOrEqual(120);
+    expect(response.body.expires_in).toBeGreaterThan(100);
   });
 
   it('should refuse a session idle for longer than the idle timeout', async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { bearer, createTestApp, signedInUser, signIn, TestApp } from './helpers/test-app';
 
 describe('POST /revoke', () => {
@@ -62,6 +63,7 @@ describe('revocation across a restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'auth-restart-'));
   const env = {
     DB_PATH: join(dir, 'auth.sqlite'),
+    REFRESH_REUSE_GRACE: '0',
     JWT_SECRET: 'restart-test-secret-6f1c2d3e4b5a4c7d8e9f0a1b2c3d4e5f',
   };
 
@@ -71,9 +73,17 @@ describe('revocation across a restart', () => {
 
   it('should still reject a revoked token after the app restarts on the same database', async () => {
     const first = await createTestApp(env);
+    const [{ journal_mode }] = await first.app
+      .get(DataSource)
+      .query<{ journal_mode: string }[]>('PRAGMA journal_mode');
+    expect(journal_mode).toBe('wal');
     const user = await signedInUser(first.http);
     const kept = await signIn(first.http, user.email);
+    const stolen = await signIn(first.http, user.email);
     await first.http.post('/revoke').set(bearer(user.tokens.access_token)).expect(200);
+    // Reuse detection revokes the whole session of `stolen`.
+    await first.http.post('/refresh').send({ refresh_token: stolen.refresh_token }).expect(200);
+    await first.http.post('/refresh').send({ refresh_token: stolen.refresh_token });
     await first.close();
 
     const second = await createTestApp(env);
@@ -87,6 +97,11 @@ describe('revocation across a restart', () => {
         .post('/refresh')
         .send({ refresh_token: user.tokens.refresh_token })
         .expect(401);
+      const sessionRevoked = await second.http
+        .get('/protected')
+        .set(bearer(stolen.access_token))
+        .expect(401);
+      expect(sessionRevoked.body.code).toBe('session_revoked');
       await second.http.get('/protected').set(bearer(kept.access_token)).expect(200);
     } finally {
       await second.close();

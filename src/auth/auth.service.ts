@@ -9,6 +9,7 @@ import type { SignInDto, SignUpDto } from './dto/credentials.dto';
 import type { TokenPairResponseDto } from './dto/token-pair-response.dto';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
+import { Session } from './sessions/session.entity';
 import { ClientInfo, SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 import { looksLikeJwt } from './tokens/refresh-tokens';
@@ -43,7 +44,7 @@ export class AuthService {
       await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
     }
     const { session, refreshToken } = await this.sessions.create(user.id, client);
-    return this.tokenPair(user, session.id, refreshToken);
+    return this.tokenPair(user, session, refreshToken);
   }
 
   /**
@@ -59,7 +60,7 @@ export class AuthService {
     if (!user) {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
-    return this.tokenPair(user, session.id, refreshToken);
+    return this.tokenPair(user, session, refreshToken);
   }
 
   /** Ends the caller's session: its access token by `jti`, and every token of the session. */
@@ -96,15 +97,19 @@ export class AuthService {
       throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
     }
     const refreshToken = await this.sessions.restartChain(session);
-    return this.tokenPair({ id: claims.sub, email: claims.email }, session.id, refreshToken);
+    return this.tokenPair({ id: claims.sub, email: claims.email }, session, refreshToken);
   }
 
   private tokenPair(
     user: { id: string; email: string },
-    sessionId: string,
+    session: Session,
     refreshToken: string,
   ): TokenPairResponseDto {
-    const access = this.accessTokens.issue(user, sessionId);
+    const access = this.accessTokens.issue(
+      user,
+      session.id,
+      this.sessions.accessTokenLifetime(session),
+    );
     return {
       access_token: access.token,
       token_type: 'Bearer',

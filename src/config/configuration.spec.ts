@@ -58,6 +58,9 @@ describe(loadAuthConfig.name, () => {
       loadAuthConfig({ JWT_SECRET: STRONG, REFRESH_ACCEPTS_ACCESS_TOKEN: 'maybe' }),
     ).toThrow(/REFRESH_ACCEPTS_ACCESS_TOKEN/);
     expect(() => loadAppConfig({ PORT: '70000' })).toThrow(/PORT/);
+    expect(() =>
+      loadAuthConfig({ JWT_SECRET: STRONG, JWT_ACCESS_TTL: '2h', SESSION_IDLE_TTL: '1h' }),
+    ).toThrow(/SESSION_IDLE_TTL must not be shorter than JWT_ACCESS_TTL/);
     expect(() => loadAppConfig({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
   });
 

@@ -1,4 +1,5 @@
 import { registerAs } from '@nestjs/config';
+import { ConfigError } from './config.error';
 import { Env, EnvReader } from './env-reader';
 import { resolveJwtSecret } from './jwt-secret';
 
@@ -52,12 +53,17 @@ export function loadAuthConfig(env: Env): AuthConfig {
   const database = loadDatabaseConfig(env);
   const accessTtl = read.duration('JWT_ACCESS_TTL', '15m', 10, DAY);
   const sessionMaxAge = read.duration('SESSION_MAX_AGE', '30d', 60, 365 * DAY);
+  const sessionIdleTtl = read.duration('SESSION_IDLE_TTL', '14d', 60, 365 * DAY);
+  if (sessionIdleTtl < accessTtl) {
+    // The guard relies on access tokens never outliving the idle window they were issued in.
+    throw new ConfigError('SESSION_IDLE_TTL', 'must not be shorter than JWT_ACCESS_TTL');
+  }
   return {
     jwtSecret: resolveJwtSecret(read.raw('JWT_SECRET'), app.production, database.path),
     issuer: read.string('JWT_ISSUER', 'nest-jwt-auth', 255),
     audience: read.string('JWT_AUDIENCE', 'nest-jwt-auth', 255),
     accessTtl,
-    sessionIdleTtl: read.duration('SESSION_IDLE_TTL', '14d', 60, 365 * DAY),
+    sessionIdleTtl,
     sessionMaxAge,
     refreshReuseGrace: read.duration('REFRESH_REUSE_GRACE', '10s', 0, 300),
     refreshAcceptsAccessToken: read.boolean('REFRESH_ACCEPTS_ACCESS_TOKEN', true),

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, Repository } from 'typeorm';
+import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
+import { IdFilter } from '../revocation/id-filter';
+import { CLOCK_TOLERANCE } from '../tokens/access-token.service';
 import { JwtKeys } from '../tokens/jwt-keys';
 import {
   distanceToCurrent,
@@ -28,13 +30,25 @@ export interface SessionWithToken {
 /** Longest chain walked when looking for a spent ancestor; far beyond any real session. */
 const MAX_CHAIN_WALK = 20000;
 
+/**
+ * Sessions and their refresh-token chains. Revoked session ids are also kept in an in-memory
+ * filter (loaded at start-up, updated before each revocation), so the check on every request
+ * costs a query only for the rare id the filter might know. Expiry needs no check there: an
+ * access token never outlives its session (see `accessTokenLifetime`).
+ */
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit {
+  private readonly revokedFilter = new IdFilter();
+
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
     private readonly keys: JwtKeys,
   ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.reloadRevokedFilter();
+  }
 
   async create(userId: string, client: ClientInfo, now = new Date()): Promise<SessionWithToken> {
     const id = randomUUID();
@@ -58,9 +72,30 @@ export class SessionsService {
   }
 
   /**
-   * The session if it may still be used; otherwise `session_revoked` or `session_expired`.
-   * Used on every authenticated request.
+   * True when the session has been revoked or no longer exists. Called on every authenticated
+   * request: answered from memory unless the filter might know the id.
    */
+  async isRevoked(id: string): Promise<boolean> {
+    if (!this.revokedFilter.mightContain(id)) {
+      return false;
+    }
+    const session = await this.sessions.findOne({
+      where: { id },
+      select: { id: true, revokedAt: true },
+    });
+    return session === null || session.revokedAt !== null;
+  }
+
+  /**
+   * Seconds an access token issued now may live: the configured lifetime, cut short by the
+   * session's absolute expiry, so that no access token outlives its session.
+   */
+  accessTokenLifetime(session: Session, now = new Date()): number {
+    const remaining = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
+    return Math.max(1, Math.min(this.config.accessTtl, remaining));
+  }
+
+  /** The session if it may still be used; otherwise `session_revoked` or `session_expired`. */
   async findActive(id: string, now = new Date()): Promise<Session> {
     const session = await this.sessions.findOneBy({ id });
     this.assertActive(session, now);
@@ -149,17 +184,31 @@ export class SessionsService {
   }
 
   async revoke(id: string, reason: string, now = new Date()): Promise<void> {
+    this.revokedFilter.add(id);
     await this.sessions.update(
       { id, revokedAt: IsNull() },
       { revokedAt: now, revokedReason: reason },
     );
   }
 
-  /** Deletes sessions that ended more than a day ago. */
+  /** Deletes sessions that ended more than a day ago, then rebuilds the filter. */
   async purgeExpired(now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - 86400 * 1000);
     const result = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
+    await this.reloadRevokedFilter();
     return result.affected ?? 0;
+  }
+
+  /** Only sessions revoked recently enough that one of their access tokens may still be live. */
+  private reloadRevokedFilter(now = new Date()): Promise<void> {
+    const since = new Date(now.getTime() - (this.config.accessTtl + CLOCK_TOLERANCE) * 1000);
+    return this.revokedFilter.rebuild(async (add) => {
+      const rows = await this.sessions.find({
+        where: { revokedAt: MoreThan(since) },
+        select: { id: true },
+      });
+      rows.forEach((row) => add(row.id));
+    });
   }
 
   private assertActive(session: Session | null, now: Date): asserts session is Session {

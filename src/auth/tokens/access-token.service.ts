@@ -48,7 +48,12 @@ export class AccessTokenService {
     };
   }
 
-  issue(user: { id: string; email: string }, sessionId: string): IssuedAccessToken {
+  /** Signs an access token; `lifetime` (seconds) defaults to the configured one. */
+  issue(
+    user: { id: string; email: string },
+    sessionId: string,
+    lifetime = this.config.accessTtl,
+  ): IssuedAccessToken {
     const jti = randomUUID();
     const token = this.jwt.sign(
       { sid: sessionId, email: user.email },
@@ -58,12 +63,12 @@ export class AccessTokenService {
         jwtid: jti,
         issuer: this.config.issuer,
         audience: this.config.audience,
-        expiresIn: this.config.accessTtl,
+        expiresIn: lifetime,
         keyid: this.keys.kid,
         header: { alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE },
       },
     );
-    return { token, jti, expiresIn: this.config.accessTtl };
+    return { token, jti, expiresIn: lifetime };
   }
 
   /** Verifies signature and registered claims, then the token's own shape. */
