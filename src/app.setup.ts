@@ -65,6 +65,8 @@ function setUpOpenApi(app: NestFastifyApplication): void {
     )
     .setVersion('0.1.0')
     .addTag('auth', 'Sign-up, sign-in, tokens and the sample protected route')
+    .addTag('account', 'The signed-in user: profile, sessions, password, deletion')
+    .addTag('health', 'Liveness and readiness probes')
     .addBearerAuth(
       {
         type: 'http',

@@ -77,6 +77,34 @@ describe(ExpiredRowsPurger.name, () => {
   });
 });
 
+describe(`${ExpiredRowsPurger.name} and deleted accounts`, () => {
+  it('should remove a deleted account and its sessions once no token of it can be live', async () => {
+    const t = await createTestApp();
+    try {
+      const gone = await signedInUser(t.http);
+      const kept = await signedInUser(t.http);
+      await t.http
+        .delete('/me')
+        .set(bearer(gone.tokens.access_token))
+        .send({ password: DEFAULT_PASSWORD })
+        .expect(204);
+      const db = t.app.get(DataSource);
+      const purger = t.app.get(ExpiredRowsPurger);
+      expect((await purger.purge()).deletedUsers).toBe(0);
+      await db.query(`UPDATE users SET deleted_at = ? WHERE id = ?`, [
+        '2000-01-01 00:00:00.000',
+        gone.id,
+      ]);
+      expect((await purger.purge()).deletedUsers).toBe(1);
+      const sessions = await db.query<{ user_id: string }[]>('SELECT user_id FROM sessions');
+      expect(sessions.map((row) => row.user_id)).toEqual([kept.id]);
+      await t.http.get('/protected').set(bearer(kept.tokens.access_token)).expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('production start-up', () => {
   it('should refuse to start without JWT_SECRET', async () => {
     await expect(

@@ -29,6 +29,22 @@ describe('OpenAPI document', () => {
     expect(document.paths['/refresh'].post).toBeDefined();
   });
 
+  it('should list the account and session operations with the bearer scheme', () => {
+    for (const [path, method] of [
+      ['/me', 'get'],
+      ['/me', 'delete'],
+      ['/password', 'post'],
+      ['/sessions', 'get'],
+      ['/sessions/{id}', 'delete'],
+    ]) {
+      expect(document.paths[path][method].security).toEqual([{ 'access-token': [] }]);
+    }
+    expect(document.paths['/sessions/{id}'].delete.responses['404'].content).toHaveProperty(
+      'application/problem+json',
+    );
+    expect(document.paths['/health/live'].get.security).toBeUndefined();
+  });
+
   it('should declare the bearer scheme on protected operations and none on public ones', () => {
     expect(document.components.securitySchemes['access-token']).toMatchObject({
       type: 'http',

@@ -35,6 +35,26 @@ describe('database schema', () => {
     expect(tables).toEqual([]);
   });
 
+  it('should keep users and their sessions through every later migration', async () => {
+    const [first, ...later] = dataSourceOptions({ path: ':memory:' }).migrations as (new () => {
+      up(runner: unknown): Promise<void>;
+    })[];
+    const runner = dataSource.createQueryRunner();
+    await new first().up(runner);
+    await runner.query(
+      `INSERT INTO users (id, email, password_hash, created_at) VALUES ('u1', 'a@b.co', 'h', '2026-01-01 00:00:00.000')`,
+    );
+    await runner.query(
+      `INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at, expires_at) VALUES ('s1', 'u1', 'x', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '2027-01-01 00:00:00.000')`,
+    );
+    for (const migration of later) {
+      await new migration().up(runner);
+    }
+    expect(await runner.query('SELECT id FROM sessions')).toEqual([{ id: 's1' }]);
+    expect(await runner.query('SELECT id FROM users')).toEqual([{ id: 'u1' }]);
+    await runner.release();
+  });
+
   it('should keep synchronize off', () => {
     expect(dataSourceOptions({ path: ':memory:' }).synchronize).toBe(false);
   });

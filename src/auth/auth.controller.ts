@@ -10,7 +10,9 @@ import {
 import { AppException } from '../common/errors/app.exception';
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
 import { UserResponseDto } from '../users/dto/user-response.dto';
+import { AccountService } from './account.service';
 import { AuthService } from './auth.service';
+import { RevokeDto, RevokeScope } from './dto/account.dto';
 import type { AuthenticatedUser } from './authenticated-user';
 import { Client } from './decorators/client-info.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
@@ -22,13 +24,22 @@ import { TokenPairResponseDto } from './dto/token-pair-response.dto';
 import type { ClientInfo } from './sessions/sessions.service';
 import { bearerToken } from './tokens/refresh-tokens';
 
+const REVOKE_MESSAGES: Record<RevokeScope, string> = {
+  current: 'Token has been revoked',
+  others: 'All other sessions have been revoked',
+  all: 'All sessions have been revoked',
+};
+
 export const ACCESS_TOKEN_SCHEME = 'access-token';
 export const REFRESH_TOKEN_SCHEME = 'refresh-token';
 
 @ApiTags('auth')
 @Controller()
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly account: AccountService,
+  ) {}
 
   @Public()
   @Post('signup')
@@ -77,12 +88,23 @@ export class AuthController {
   @Post('revoke')
   @HttpCode(200)
   @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
-  @ApiOperation({ summary: 'Revoke the current access token and end its session (log out)' })
+  @ApiOperation({
+    summary: 'Revoke the current access token and end its session (log out)',
+    description:
+      'With `{"scope": "others"}` ends every other session of the user instead; with `"all"`, every session.',
+  })
+  @ApiBody({ type: RevokeDto, required: false })
   @ApiOkResponse({ type: MessageResponseDto })
-  @ApiProblemResponses({ 401: 'Missing, invalid, expired or already revoked token' })
-  async revoke(@CurrentUser() user: AuthenticatedUser): Promise<MessageResponseDto> {
-    await this.auth.revoke(user);
-    return { message: 'Token has been revoked' };
+  @ApiProblemResponses({
+    400: undefined,
+    401: 'Missing, invalid, expired or already revoked token',
+  })
+  async revoke(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: RevokeDto,
+  ): Promise<MessageResponseDto> {
+    await this.account.revoke(user, dto.scope);
+    return { message: REVOKE_MESSAGES[dto.scope ?? 'current'] };
   }
 
   @Public()

@@ -4,7 +4,6 @@ import { AppException } from '../common/errors/app.exception';
 import { authConfig } from '../config/configuration';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import { UsersService } from '../users/users.service';
-import type { AuthenticatedUser } from './authenticated-user';
 import type { SignInDto, SignUpDto } from './dto/credentials.dto';
 import type { TokenPairResponseDto } from './dto/token-pair-response.dto';
 import { PasswordHasher } from './passwords/password-hasher.service';
@@ -61,15 +60,6 @@ export class AuthService {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
     return this.tokenPair(user, session, refreshToken);
-  }
-
-  /** Ends the caller's session: its access token by `jti`, and every token of the session. */
-  async revoke(caller: AuthenticatedUser): Promise<void> {
-    await this.revokedTokens.revoke(
-      { jti: caller.jti, sessionId: caller.sessionId, expiresAt: caller.expiresAt },
-      'logout',
-    );
-    await this.sessions.revoke(caller.sessionId, 'logout');
   }
 
   private async exchangeAccessToken(token: string): Promise<TokenPairResponseDto> {

@@ -8,10 +8,11 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/configuration';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
+import { UsersService } from '../users/users.service';
 import { SessionsService } from './sessions/sessions.service';
 import { CLOCK_TOLERANCE } from './tokens/access-token.service';
 
-/** Periodically deletes revocation rows of expired tokens and long-ended sessions. */
+/** Periodically deletes revocation rows of expired tokens, long-ended sessions and deleted accounts. */
 @Injectable()
 export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ExpiredRowsPurger.name);
@@ -20,6 +21,7 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly revokedTokens: RevokedTokensService,
     private readonly sessions: SessionsService,
+    private readonly users: UsersService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -33,15 +35,21 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** A revoked row is kept until its token could no longer pass, clock tolerance included. */
-  async purge(now = new Date()): Promise<{ revokedTokens: number; sessions: number }> {
+  /** Deleted accounts go (with their sessions) a day after no token of theirs can be live. */
+  async purge(
+    now = new Date(),
+  ): Promise<{ revokedTokens: number; sessions: number; deletedUsers: number }> {
     try {
       const cutoff = new Date(now.getTime() - (CLOCK_TOLERANCE + 60) * 1000);
       const revokedTokens = await this.revokedTokens.purgeExpired(cutoff);
+      const deletedUsers = await this.users.purgeDeleted(
+        new Date(now.getTime() - (this.config.accessTtl + CLOCK_TOLERANCE + 86400) * 1000),
+      );
       const sessions = await this.sessions.purgeExpired(now);
-      return { revokedTokens, sessions };
+      return { revokedTokens, sessions, deletedUsers };
     } catch (error) {
       this.logger.error(`Purge failed: ${(error as Error).name}`);
-      return { revokedTokens: 0, sessions: 0 };
+      return { revokedTokens: 0, sessions: 0, deletedUsers: 0 };
     }
   }
 }

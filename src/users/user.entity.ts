@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, DeleteDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'users' })
 export class User {
@@ -15,4 +15,11 @@ export class User {
 
   @Column({ name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * Set when the account is deleted: the email and hash are erased at once, the row stays (and
+   * with it the revoked sessions) until no token of the account can still be live, then is purged.
+   */
+  @DeleteDateColumn({ name: 'deleted_at', nullable: true })
+  deletedAt!: Date | null;
 }

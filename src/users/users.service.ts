@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { LessThan, Repository } from 'typeorm';
 import { isUniqueViolation } from '../common/database/unique-violation';
 import { AppException } from '../common/errors/app.exception';
 import { User } from './user.entity';
@@ -42,7 +42,32 @@ export class UsersService {
     return this.users.findOneBy({ id });
   }
 
+  /** The user with its password hash, by id. */
+  findByIdWithPassword(id: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.id = :id', { id })
+      .getOne();
+  }
+
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.users.update({ id }, { passwordHash });
+  }
+
+  /**
+   * Deletes an account: the email (free to register again) and the hash are erased at once; the
+   * row itself stays, invisible, until `purgeDeleted` removes it with its sessions.
+   */
+  async markDeleted(id: string, now = new Date()): Promise<void> {
+    await this.users.update(
+      { id },
+      { email: `${id}@deleted.invalid`, passwordHash: '!', deletedAt: now },
+    );
+  }
+
+  async purgeDeleted(before: Date): Promise<number> {
+    const result = await this.users.delete({ deletedAt: LessThan(before) });
+    return result.affected ?? 0;
   }
 }

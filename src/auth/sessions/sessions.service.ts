@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
+import { In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
 import { IdFilter } from '../revocation/id-filter';
@@ -166,6 +166,58 @@ export class SessionsService implements OnModuleInit {
       'refresh_token_reused',
       'This refresh token was already used; the session has been revoked',
     );
+  }
+
+  /** The user's sessions that may still be used, newest first. */
+  async listActive(userId: string, now = new Date()): Promise<Session[]> {
+    const idleCutoff = new Date(now.getTime() - this.config.sessionIdleTtl * 1000);
+    return this.sessions.find({
+      where: {
+        userId,
+        revokedAt: IsNull(),
+        expiresAt: MoreThan(now),
+        lastUsedAt: MoreThan(idleCutoff),
+      },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  /** When a session ends unless refreshed: its absolute or its idle expiry, whichever is first. */
+  effectiveExpiry(session: Session): Date {
+    const idle = session.lastUsedAt.getTime() + this.config.sessionIdleTtl * 1000;
+    return new Date(Math.min(idle, session.expiresAt.getTime()));
+  }
+
+  /**
+   * Ends one of the user's active sessions. Someone else's session, an ended one and an unknown
+   * id all answer `session_not_found`, so ids cannot be probed.
+   */
+  async revokeOwned(userId: string, id: string, now = new Date()): Promise<void> {
+    const active = (await this.listActive(userId, now)).some((session) => session.id === id);
+    if (!active) {
+      throw new AppException('session_not_found', 'No active session of yours has this id');
+    }
+    await this.revoke(id, 'logout', now);
+  }
+
+  /** Ends every active session of the user, except `keep`; returns how many ended. */
+  async revokeAll(
+    userId: string,
+    reason: string,
+    keep?: string,
+    now = new Date(),
+  ): Promise<number> {
+    const ids = (await this.listActive(userId, now))
+      .map((session) => session.id)
+      .filter((id) => id !== keep);
+    ids.forEach((id) => this.revokedFilter.add(id));
+    if (ids.length > 0) {
+      await this.sessions.update(
+        { id: In(ids), revokedAt: IsNull() },
+        { revokedAt: now, revokedReason: reason },
+      );
+    }
+    return ids.length;
   }
 
   /** Starts a new refresh-token chain for a session (the access-token exchange at /refresh). */

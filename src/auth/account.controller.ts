@@ -1,0 +1,99 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
+import { UserResponseDto } from '../users/dto/user-response.dto';
+import { AccountService } from './account.service';
+import { ACCESS_TOKEN_SCHEME } from './auth.controller';
+import type { AuthenticatedUser } from './authenticated-user';
+import { CurrentUser } from './decorators/current-user.decorator';
+import { ChangePasswordDto, DeleteAccountDto, SessionResponseDto } from './dto/account.dto';
+import { MessageResponseDto } from './dto/protected-response.dto';
+
+const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
+
+@ApiTags('account')
+@ApiBearerAuth(ACCESS_TOKEN_SCHEME)
+@Controller()
+export class AccountController {
+  constructor(private readonly account: AccountService) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiProblemResponses({ 401: UNAUTHENTICATED })
+  me(@CurrentUser() user: AuthenticatedUser): Promise<UserResponseDto> {
+    return this.account.me(user);
+  }
+
+  @Delete('me')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete the account',
+    description: 'Needs the password. Ends every session; the email can be registered again.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblemResponses({
+    400: undefined,
+    401: UNAUTHENTICATED,
+    403: 'Wrong password (`invalid_password`)',
+    413: undefined,
+    415: undefined,
+  })
+  async deleteMe(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: DeleteAccountDto,
+  ): Promise<void> {
+    await this.account.deleteAccount(user, dto.password);
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change the password',
+    description: 'Needs the current password. Ends every other session; this one stays valid.',
+  })
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiProblemResponses({
+    400: undefined,
+    401: UNAUTHENTICATED,
+    403: 'Wrong current password (`invalid_password`)',
+    413: undefined,
+    415: undefined,
+  })
+  async changePassword(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: ChangePasswordDto,
+  ): Promise<MessageResponseDto> {
+    await this.account.changePassword(user, dto.currentPassword, dto.newPassword);
+    return { message: 'Password has been changed; other sessions have been ended' };
+  }
+
+  @Get('sessions')
+  @ApiOperation({ summary: "The user's active sessions; `current` marks the calling one" })
+  @ApiOkResponse({ type: [SessionResponseDto] })
+  @ApiProblemResponses({ 401: UNAUTHENTICATED })
+  sessions(@CurrentUser() user: AuthenticatedUser): Promise<SessionResponseDto[]> {
+    return this.account.listSessions(user);
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'End one of your sessions',
+    description: 'Its refresh token and access tokens stop working on the next request.',
+  })
+  @ApiNoContentResponse({ description: 'Ended' })
+  @ApiProblemResponses({
+    401: UNAUTHENTICATED,
+    404: 'No active session of yours has this id (`session_not_found`)',
+  })
+  async endSession(@CurrentUser() user: AuthenticatedUser, @Param('id') id: string): Promise<void> {
+    await this.account.endSession(user, id);
+  }
+}

@@ -1,0 +1,98 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDefined, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './credentials.dto';
+
+export const REVOKE_SCOPES = ['current', 'others', 'all'] as const;
+export type RevokeScope = (typeof REVOKE_SCOPES)[number];
+
+/** Optional body of POST /revoke. */
+export class RevokeDto {
+  @ApiPropertyOptional({
+    description:
+      '`current` (default) ends the calling session; `others` ends every other session of the user; `all` ends every session, the calling one included.',
+    enum: REVOKE_SCOPES,
+    example: 'current',
+  })
+  @IsOptional()
+  @IsIn(REVOKE_SCOPES, { message: `scope must be one of ${REVOKE_SCOPES.join(', ')}` })
+  scope?: RevokeScope;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty({ description: 'The password in use now', example: 'correct-horse-battery' })
+  @MaxLength(PASSWORD_MAX_LENGTH, {
+    message: `currentPassword must be at most ${PASSWORD_MAX_LENGTH} characters long`,
+  })
+  @IsString({ message: 'currentPassword must be a string' })
+  @IsDefined({ message: 'currentPassword is required' })
+  currentPassword!: string;
+
+  @ApiProperty({
+    description: `The new password, ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters of any kind`,
+    example: 'staple-horse-battery-correct',
+    minLength: PASSWORD_MIN_LENGTH,
+    maxLength: PASSWORD_MAX_LENGTH,
+  })
+  @MaxLength(PASSWORD_MAX_LENGTH, {
+    message: `newPassword must be at most ${PASSWORD_MAX_LENGTH} characters long`,
+  })
+  @MinLength(PASSWORD_MIN_LENGTH, {
+    message: `newPassword must be at least ${PASSWORD_MIN_LENGTH} characters long`,
+  })
+  @IsString({ message: 'newPassword must be a string' })
+  @IsDefined({ message: 'newPassword is required' })
+  newPassword!: string;
+}
+
+export class DeleteAccountDto {
+  @ApiProperty({ description: 'The password in use now', example: 'correct-horse-battery' })
+  @MaxLength(PASSWORD_MAX_LENGTH, {
+    message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long`,
+  })
+  @IsString({ message: 'password must be a string' })
+  @IsDefined({ message: 'password is required' })
+  password!: string;
+}
+
+export class SessionResponseDto {
+  @ApiProperty({
+    description: 'Session id (UUID)',
+    example: '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f',
+  })
+  id!: string;
+
+  @ApiProperty({
+    description: 'When the session was opened (sign-in)',
+    example: '2026-11-26T09:30:00.000Z',
+  })
+  createdAt!: string;
+
+  @ApiProperty({ description: 'Last sign-in or refresh', example: '2026-11-26T09:45:00.000Z' })
+  lastUsedAt!: string;
+
+  @ApiProperty({
+    description:
+      'When the session ends unless refreshed: absolute or idle expiry, whichever is first',
+    example: '2026-12-10T09:45:00.000Z',
+  })
+  expiresAt!: string;
+
+  @ApiProperty({
+    description: 'User agent at sign-in',
+    example: 'curl/8.5.0',
+    nullable: true,
+    type: String,
+  })
+  userAgent!: string | null;
+
+  @ApiProperty({
+    description: 'Client address at sign-in',
+    example: '127.0.0.1',
+    nullable: true,
+    type: String,
+  })
+  ip!: string | null;
+
+  @ApiProperty({ description: 'True for the session making this request', example: true })
+  current!: boolean;
+}
