@@ -5,6 +5,7 @@ import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controlle
 import { AppException } from './common/errors/app.exception';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { RouteTable } from './common/http/route-table';
+import { AppConfig, appConfig } from './config/configuration';
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
 export const BODY_LIMIT = 16 * 1024;
@@ -52,7 +53,10 @@ export function configureApp(app: NestFastifyApplication): void {
   });
   fastify.removeContentTypeParser('text/plain');
 
-  setUpOpenApi(app);
+  if (app.get<AppConfig>(appConfig.KEY).docsEnabled) {
+    setUpOpenApi(app);
+    fastify.get('/', (_request, reply) => reply.redirect('/docs', 302));
+  }
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 }
 
@@ -84,6 +88,6 @@ function setUpOpenApi(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: true },
+    swaggerOptions: { persistAuthorization: true, tryItOutEnabled: true },
   });
 }

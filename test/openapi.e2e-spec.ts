@@ -70,3 +70,26 @@ describe('OpenAPI document', () => {
     expect(response.text).toContain('swagger-ui');
   });
 });
+
+describe('docs switch', () => {
+  it('should redirect / to /docs when the docs are on', async () => {
+    const t = await createTestApp({ DOCS_ENABLED: 'true' });
+    try {
+      const response = await t.http.get('/').expect(302);
+      expect(response.headers.location).toBe('/docs');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should serve neither the page nor the redirect when DOCS_ENABLED=false', async () => {
+    const t = await createTestApp({ DOCS_ENABLED: 'false' });
+    try {
+      await t.http.get('/docs').expect(404);
+      await t.http.get('/docs-json').expect(404);
+      await t.http.get('/').expect(404);
+    } finally {
+      await t.close();
+    }
+  });
+});

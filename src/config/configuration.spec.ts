@@ -48,6 +48,9 @@ describe(loadAuthConfig.name, () => {
       refreshAcceptsAccessToken: true,
     });
     expect(loadAppConfig({}).port).toBe(3000);
+    expect(loadAppConfig({}).docsEnabled).toBe(true);
+    expect(loadAppConfig({ NODE_ENV: 'production' }).docsEnabled).toBe(false);
+    expect(loadAppConfig({ NODE_ENV: 'production', DOCS_ENABLED: 'true' }).docsEnabled).toBe(true);
   });
 
   it('should name the variable in every validation failure', () => {

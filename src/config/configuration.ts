@@ -10,6 +10,8 @@ export interface AppConfig {
   production: boolean;
   port: number;
   host: string;
+  /** Serve the OpenAPI page at /docs (and redirect / to it). */
+  docsEnabled: boolean;
 }
 
 export interface DatabaseConfig {
@@ -40,6 +42,7 @@ export function loadAppConfig(env: Env): AppConfig {
     production: nodeEnv === 'production',
     port: read.int('PORT', 3000, 0, 65535),
     host: read.string('HOST', '0.0.0.0', 255),
+    docsEnabled: read.boolean('DOCS_ENABLED', nodeEnv !== 'production'),
   };
 }
 

@@ -3,16 +3,15 @@
  * Prints a table and writes bench-results/latest.json. A measurement, never a test: it does not
  * fail on a missed target, it reports it.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { BuiltApp, hasExited, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
 
-const ROOT = resolve(__dirname, '../..');
 const PROBE = join(__dirname, 'event-loop-probe.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -23,10 +22,7 @@ const REVOKED_ROWS = Number(process.env.BENCH_REVOKED_ROWS ?? 1_000_000);
 const PASSWORD = 'bench-password-123';
 const SECRET = randomBytes(48).toString('base64url');
 
-interface App {
-  name: string;
-  process: ChildProcess;
-  base: string;
+interface App extends BuiltApp {
   eldFile: string;
   coldStartMs: number;
 }
@@ -65,52 +61,18 @@ const median = (values: number[]) => {
 };
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-let nextPort = 41000 + Math.floor(Math.random() * 2000);
 
 async function startApp(name: string, dbPath: string): Promise<App> {
-  const port = nextPort++;
   const eldFile = `${dbPath}.eld.json`;
-  const started = performance.now();
-  const child = spawn(process.execPath, ['-r', PROBE, join(ROOT, 'dist/main.js')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      JWT_SECRET: SECRET,
-      DB_PATH: dbPath,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BENCH_ELD_FILE: eldFile,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited during start-up (${child.exitCode ?? child.signalCode})`);
-    }
-    try {
-      if ((await fetch(`${base}/health/live`)).ok) {
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(5);
-  }
-  return { name, process: child, base, eldFile, coldStartMs: performance.now() - started };
+  const app = await startBuiltApp(
+    name,
+    { NODE_ENV: 'production', JWT_SECRET: SECRET, DB_PATH: dbPath, BENCH_ELD_FILE: eldFile },
+    ['-r', PROBE],
+  );
+  return { ...app, eldFile, coldStartMs: app.startedInMs };
 }
 
-const hasExited = (app: App) => app.process.exitCode !== null || app.process.signalCode !== null;
-
-async function stopApp(app: App): Promise<void> {
-  if (hasExited(app)) {
-    return;
-  }
-  const exited = new Promise((done) => app.process.once('exit', done));
-  app.process.kill('SIGTERM');
-  await exited;
-}
+const stopApp = stopBuiltApp;
 
 function rssMb(app: App): number {
   const status = readFileSync(`/proc/${app.process.pid}/status`, 'utf8');

@@ -1,0 +1,72 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export const ROOT = resolve(__dirname, '../..');
+
+/** The built service (dist/main.js) running in its own process, as a user starts it. */
+export interface BuiltApp {
+  name: string;
+  process: ChildProcess;
+  base: string;
+  /** From spawning the process to the first answer of /health/live. */
+  startedInMs: number;
+}
+
+/** A port the OS considers free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+export const hasExited = (app: BuiltApp) =>
+  app.process.exitCode !== null || app.process.signalCode !== null;
+
+/** Starts dist/main.js with `env` on a free port and waits until it answers. */
+export async function startBuiltApp(
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<BuiltApp> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const app: BuiltApp = { name, process: child, base: `http://127.0.0.1:${port}`, startedInMs: 0 };
+  for (;;) {
+    if (hasExited(app)) {
+      throw new Error(`${name} exited during start-up (${child.exitCode ?? child.signalCode})`);
+    }
+    try {
+      if ((await fetch(`${app.base}/health/live`)).ok) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(5);
+  }
+  app.startedInMs = performance.now() - started;
+  return app;
+}
+
+export async function stopBuiltApp(app: BuiltApp): Promise<void> {
+  if (hasExited(app)) {
+    return;
+  }
+  const exited = new Promise((done) => app.process.once('exit', done));
+  app.process.kill('SIGTERM');
+  await exited;
+}
