@@ -243,6 +243,11 @@ describe('account and sessions', () => {
         .send({ email: user.email, password: DEFAULT_PASSWORD })
         .expect(201);
       expect(again.body.id).not.toBe(user.id);
+      // The erased row's placeholder is no email address, so nobody can take it.
+      await t.http
+        .post('/signup')
+        .send({ email: `deleted:${user.id}`, password: DEFAULT_PASSWORD })
+        .expect(400);
     });
 
     it('should refuse a wrong password and keep the account', async () => {

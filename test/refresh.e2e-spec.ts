@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { REUSE_DETECTION_DEPTH } from '../src/auth/sessions/sessions.service';
 import {
   bearer,
   createTestApp,
@@ -149,6 +150,16 @@ describe('POST /refresh', () => {
       expect((await refresh(t, pair.refresh_token)).status).toBe(401);
     });
 
+    it("should treat the replaced chain's refresh token as spent", async () => {
+      const user = await signedInUser(t.http);
+      const exchanged = (await refresh(t, user.tokens.access_token)).body as TokenPair;
+      const stale = await refresh(t, user.tokens.refresh_token);
+      expect(stale.status).toBe(401);
+      expect(stale.body.code).toBe('refresh_token_reused');
+      const after = await t.http.get('/protected').set(bearer(exchanged.access_token)).expect(401);
+      expect(after.body.code).toBe('session_revoked');
+    });
+
     it('should still be bounded by the session absolute expiry', async () => {
       const user = await signedInUser(t.http);
       const sid = decodePayload(user.tokens.access_token).sid as string;
@@ -194,6 +205,20 @@ describe('POST /refresh reuse detection', () => {
     await refresh(t, third.refresh_token).then((r) => expect(r.status).toBe(200));
     const reuse = await refresh(t, user.tokens.refresh_token);
     expect(reuse.body.code).toBe('refresh_token_reused');
+  });
+
+  it(`should recognise reuse only ${REUSE_DETECTION_DEPTH} rotations back, so the walk stays cheap`, async () => {
+    const user = await signedInUser(t.http);
+    let current = user.tokens.refresh_token;
+    const chain = [current];
+    for (let i = 0; i <= REUSE_DETECTION_DEPTH; i++) {
+      current = ((await refresh(t, current)).body as TokenPair).refresh_token;
+      chain.push(current);
+    }
+    const tooOld = await refresh(t, chain[0]);
+    expect(tooOld.body.code).toBe('invalid_refresh_token');
+    const recent = await refresh(t, chain[chain.length - 1 - REUSE_DETECTION_DEPTH]);
+    expect(recent.body.code).toBe('refresh_token_reused');
   });
 
   it("should not touch the user's other sessions", async () => {

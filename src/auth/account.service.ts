@@ -70,9 +70,9 @@ export class AccountService {
   /** Checks the password, ends every session and deletes the account; the email is free again. */
   async deleteAccount(caller: AuthenticatedUser, password: string): Promise<void> {
     await this.checkPassword(caller.userId, password);
+    await this.users.markDeleted(caller.userId);
     await this.revokeCallerToken(caller);
     await this.sessions.revokeAll(caller.userId, 'account_deleted');
-    await this.users.markDeleted(caller.userId);
   }
 
   private async checkPassword(userId: string, password: string): Promise<void> {

@@ -17,6 +17,7 @@ import { CLOCK_TOLERANCE } from './tokens/access-token.service';
 export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ExpiredRowsPurger.name);
   private timer?: NodeJS.Timeout;
+  private running = false;
 
   constructor(
     private readonly revokedTokens: RevokedTokensService,
@@ -26,7 +27,12 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.purge(), this.config.purgeInterval * 1000);
+    this.timer = setInterval(() => {
+      if (!this.running) {
+        this.running = true;
+        void this.purge().finally(() => (this.running = false));
+      }
+    }, this.config.purgeInterval * 1000);
     this.timer.unref();
   }
 

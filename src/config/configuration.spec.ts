@@ -63,7 +63,7 @@ describe(loadAuthConfig.name, () => {
     expect(() => loadAppConfig({ PORT: '70000' })).toThrow(/PORT/);
     expect(() =>
       loadAuthConfig({ JWT_SECRET: STRONG, JWT_ACCESS_TTL: '2h', SESSION_IDLE_TTL: '1h' }),
-    ).toThrow(/SESSION_IDLE_TTL must not be shorter than JWT_ACCESS_TTL/);
+    ).toThrow(/SESSION_IDLE_TTL must not be shorter than JWT_ACCESS_TTL plus REFRESH_REUSE_GRACE/);
     expect(() => loadAppConfig({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
   });
 

@@ -57,9 +57,14 @@ export function loadAuthConfig(env: Env): AuthConfig {
   const accessTtl = read.duration('JWT_ACCESS_TTL', '15m', 10, DAY);
   const sessionMaxAge = read.duration('SESSION_MAX_AGE', '30d', 60, 365 * DAY);
   const sessionIdleTtl = read.duration('SESSION_IDLE_TTL', '14d', 60, 365 * DAY);
-  if (sessionIdleTtl < accessTtl) {
-    // The guard relies on access tokens never outliving the idle window they were issued in.
-    throw new ConfigError('SESSION_IDLE_TTL', 'must not be shorter than JWT_ACCESS_TTL');
+  const refreshReuseGrace = read.duration('REFRESH_REUSE_GRACE', '10s', 0, 300);
+  if (sessionIdleTtl < accessTtl + refreshReuseGrace) {
+    // The guard relies on access tokens never outliving the idle window they were issued in
+    // (one issued inside the grace window may start up to REFRESH_REUSE_GRACE late).
+    throw new ConfigError(
+      'SESSION_IDLE_TTL',
+      'must not be shorter than JWT_ACCESS_TTL plus REFRESH_REUSE_GRACE',
+    );
   }
   return {
     jwtSecret: resolveJwtSecret(read.raw('JWT_SECRET'), app.production, database.path),
@@ -68,7 +73,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
     accessTtl,
     sessionIdleTtl,
     sessionMaxAge,
-    refreshReuseGrace: read.duration('REFRESH_REUSE_GRACE', '10s', 0, 300),
+    refreshReuseGrace,
     refreshAcceptsAccessToken: read.boolean('REFRESH_ACCEPTS_ACCESS_TOKEN', true),
     purgeInterval: read.duration('REVOCATION_PURGE_INTERVAL', '1h', 1, DAY),
   };

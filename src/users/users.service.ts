@@ -62,7 +62,8 @@ export class UsersService {
   async markDeleted(id: string, now = new Date()): Promise<void> {
     await this.users.update(
       { id },
-      { email: `${id}@deleted.invalid`, passwordHash: '!', deletedAt: now },
+      // Not an email address, so nobody can sign up with it and block the deletion.
+      { email: `deleted:${id}`, passwordHash: '!', deletedAt: now },
     );
   }
 

@@ -53,6 +53,27 @@ describe(IdFilter.name, () => {
     expect(filter.mightContain('old')).toBe(false);
   });
 
+  it('should run overlapping rebuilds one after the other without losing an id', async () => {
+    const filter = new IdFilter();
+    let release!: () => void;
+    const gate = new Promise<void>((done) => (release = done));
+    const first = filter.rebuild(async (add) => {
+      add('a');
+      await gate;
+    });
+    const second = filter.rebuild((add) => {
+      add('b');
+      return Promise.resolve();
+    });
+    filter.add('added-during-first');
+    release();
+    await Promise.all([first, second]);
+    filter.add('added-after');
+    expect(filter.mightContain('added-during-first')).toBe(true);
+    expect(filter.mightContain('added-after')).toBe(true);
+    expect(filter.mightContain('b')).toBe(true);
+  });
+
   it('should keep the old contents when loading fails', async () => {
     const filter = new IdFilter();
     filter.add('old');

@@ -62,7 +62,10 @@ class FingerprintTable {
  */
 export class IdFilter {
   private fingerprints = new FingerprintTable();
-  private next?: FingerprintTable;
+  /** Fingerprints added while a rebuild is requested or running; replayed into its result. */
+  private journal?: number[];
+  private pendingRebuilds = 0;
+  private rebuilding: Promise<void> = Promise.resolve();
 
   get size(): number {
     return this.fingerprints.size;
@@ -71,7 +74,7 @@ export class IdFilter {
   add(id: string): void {
     const fingerprint = IdFilter.fingerprint(id);
     this.fingerprints.add(fingerprint);
-    this.next?.add(fingerprint);
+    this.journal?.push(fingerprint);
   }
 
   mightContain(id: string): boolean {
@@ -80,17 +83,29 @@ export class IdFilter {
 
   /**
    * Replaces the contents with the ids `load` yields, without a moment in which an id added
-   * meanwhile (by `add`) is missing.
+   * meanwhile (by `add`) is missing. Rebuilds run one at a time; on failure the old contents stay.
    */
-  async rebuild(load: (add: (id: string) => void) => Promise<void>): Promise<void> {
+  rebuild(load: (add: (id: string) => void) => Promise<void>): Promise<void> {
+    this.pendingRebuilds++;
+    this.journal ??= [];
+    const run = this.rebuilding
+      .then(() => this.rebuildNow(load))
+      .finally(() => {
+        if (--this.pendingRebuilds === 0) {
+          this.journal = undefined;
+        }
+      });
+    this.rebuilding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async rebuildNow(load: (add: (id: string) => void) => Promise<void>): Promise<void> {
     const next = new FingerprintTable();
-    this.next = next;
-    try {
-      await load((id) => next.add(IdFilter.fingerprint(id)));
-      this.fingerprints = next;
-    } finally {
-      this.next = undefined;
+    await load((id) => next.add(IdFilter.fingerprint(id)));
+    for (const fingerprint of this.journal ?? []) {
+      next.add(fingerprint);
     }
+    this.fingerprints = next;
   }
 
   /**

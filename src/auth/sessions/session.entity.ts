@@ -23,6 +23,13 @@ export class Session {
   @Column({ name: 'refresh_token_hash', type: 'varchar', length: 64 })
   refreshTokenHash!: string;
 
+  /**
+   * SHA-256 of the last token of the previous chain, when an access-token exchange started a new
+   * one: that token and its recent ancestors still count as spent.
+   */
+  @Column({ name: 'retired_refresh_token_hash', type: 'varchar', length: 64, nullable: true })
+  retiredRefreshTokenHash!: string | null;
+
   /** How many rotations this refresh-token chain has been through. */
   @Column({ type: 'integer', default: 0 })
   generation!: number;

@@ -27,8 +27,12 @@ export interface SessionWithToken {
   refreshToken: string;
 }
 
-/** Longest chain walked when looking for a spent ancestor; far beyond any real session. */
-const MAX_CHAIN_WALK = 20000;
+/**
+ * How many rotations back a spent token is still recognised as reuse. Each step costs one HMAC
+ * and one SHA-256 on the event loop, so the walk is kept short: a token older than this (about 16
+ * hours of 15-minute refreshes) is merely invalid.
+ */
+export const REUSE_DETECTION_DEPTH = 64;
 
 /**
  * Sessions and their refresh-token chains. Revoked session ids are also kept in an in-memory
@@ -57,6 +61,7 @@ export class SessionsService implements OnModuleInit {
       id,
       userId,
       refreshTokenHash: hashRefreshToken(refreshToken),
+      retiredRefreshTokenHash: null,
       generation: 0,
       rotatedAt: null,
       createdAt: now,
@@ -147,15 +152,25 @@ export class SessionsService implements OnModuleInit {
     const distance = distanceToCurrent(
       token,
       session.refreshTokenHash,
-      Math.min(session.generation, MAX_CHAIN_WALK),
+      Math.min(session.generation, REUSE_DETECTION_DEPTH),
       this.keys.refreshKey,
     );
-    if (distance === undefined) {
+    const retired =
+      distance === undefined &&
+      session.retiredRefreshTokenHash !== null &&
+      distanceToCurrent(
+        token,
+        session.retiredRefreshTokenHash,
+        REUSE_DETECTION_DEPTH,
+        this.keys.refreshKey,
+      ) !== undefined;
+    if (distance === undefined && !retired) {
       throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is not valid');
     }
     const graceMs = this.config.refreshReuseGrace * 1000;
     if (
       distance === 1 &&
+      graceMs > 0 &&
       session.rotatedAt !== null &&
       now.getTime() - session.rotatedAt.getTime() <= graceMs
     ) {
@@ -220,12 +235,16 @@ export class SessionsService implements OnModuleInit {
     return ids.length;
   }
 
-  /** Starts a new refresh-token chain for a session (the access-token exchange at /refresh). */
+  /**
+   * Starts a new refresh-token chain for a session (the access-token exchange at /refresh). The
+   * old chain's end is kept, so its tokens still count as spent: presenting one revokes the session.
+   */
   async restartChain(session: Session, now = new Date()): Promise<string> {
     const refreshToken = newRefreshToken(session.id);
     await this.sessions.update(
       { id: session.id },
       {
+        retiredRefreshTokenHash: session.refreshTokenHash,
         refreshTokenHash: hashRefreshToken(refreshToken),
         generation: 0,
         rotatedAt: null,
