@@ -5,7 +5,8 @@ import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controlle
 import { AppException } from './common/errors/app.exception';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { RouteTable } from './common/http/route-table';
-import { AppConfig, appConfig } from './config/configuration';
+import { AppConfig, appConfig, loadHttpConfig } from './config/configuration';
+import helmet from '@fastify/helmet';
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
 export const BODY_LIMIT = 16 * 1024;
@@ -14,7 +15,12 @@ export const BODY_LIMIT = 16 * 1024;
 export function createHttpAdapter(): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    // Off by default: otherwise anyone could pick their own address, and with it a fresh rate limit.
+    trustProxy: loadHttpConfig(process.env).trustProxy,
+    // Slow clients may not hold connections open for ever.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 72_000,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get the same problem format.
     frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -28,11 +34,46 @@ export function createHttpAdapter(): FastifyAdapter {
 }
 
 /**
- * What dependency injection cannot do: the JSON body parser, the route table behind 405
- * answers, the OpenAPI page and shutdown hooks. Used by main.ts and by every test app.
+ * What dependency injection cannot do: security headers (helmet), CORS, the JSON body parser,
+ * the route table behind 405 answers, the OpenAPI page and shutdown hooks. Used by main.ts and by
+ * every test app.
  */
-export function configureApp(app: NestFastifyApplication): void {
+export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+  await app.register(helmet, {
+    // Swagger UI's page is served from this origin; it needs inline styles and data: images only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+  });
+  const { corsOrigins } = loadHttpConfig(process.env);
+  if (corsOrigins.length > 0) {
+    // An explicit allowlist: no origin is ever reflected that is not on it.
+    app.enableCors({
+      origin: corsOrigins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      exposedHeaders: [
+        'Retry-After',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'WWW-Authenticate',
+      ],
+      credentials: false,
+      maxAge: 600,
+    });
+  }
   const routes = app.get(RouteTable);
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
 

@@ -9,7 +9,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(), {
     abortOnError: false,
   });
-  configureApp(app);
+  await configureApp(app);
   const { port, host } = app.get<AppConfig>(appConfig.KEY);
   await app.listen(port, host);
   new Logger('Bootstrap').log(`Listening on ${await app.getUrl()} (API docs at /docs)`);

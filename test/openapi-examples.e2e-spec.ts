@@ -75,7 +75,9 @@ describe('OpenAPI examples against real responses', () => {
     const jsonType = resolved.type === 'integer' ? 'number' : resolved.type;
     expect(`${path}: ${typeof actual}`).toBe(`${path}: ${jsonType ?? typeof resolved.example}`);
     if (resolved.example !== undefined) {
-      expect(`${path} example: ${typeof resolved.example}`).toBe(`${path} example: ${typeof actual}`);
+      expect(`${path} example: ${typeof resolved.example}`).toBe(
+        `${path} example: ${typeof actual}`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -11,6 +11,7 @@ import { AppException } from '../common/errors/app.exception';
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
 import { UserResponseDto } from '../users/dto/user-response.dto';
 import { AccountService } from './account.service';
+import { RateLimit, RateLimitGuard } from './rate-limit/rate-limit';
 import { AuthService } from './auth.service';
 import { RevokeDto, RevokeScope } from './dto/account.dto';
 import type { AuthenticatedUser } from './authenticated-user';
@@ -42,12 +43,15 @@ export class AuthController {
   ) {}
 
   @Public()
+  @UseGuards(RateLimitGuard)
+  @RateLimit('signup')
   @Post('signup')
   @ApiOperation({ summary: 'Register a new user with email and password' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiProblemResponses({
     400: undefined,
     409: 'Email already registered (`email_taken`)',
+    429: undefined,
     413: undefined,
     415: undefined,
   })
@@ -56,6 +60,8 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(RateLimitGuard)
+  @RateLimit('signin')
   @Post('signin')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
@@ -64,6 +70,7 @@ export class AuthController {
   @ApiProblemResponses({
     400: undefined,
     401: 'Wrong email or password (`invalid_credentials`), one answer for both',
+    429: 'Too many requests from this client, or too many failed sign-ins for this account from it (`rate_limited`, with `Retry-After`)',
     413: undefined,
     415: undefined,
   })
@@ -108,6 +115,8 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(RateLimitGuard)
+  @RateLimit('refresh')
   @Post('refresh')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
@@ -124,6 +133,7 @@ export class AuthController {
   @ApiProblemResponses({
     400: undefined,
     401: 'Missing, invalid, expired or reused token (`token_missing`, `invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `session_expired`, `token_expired`)',
+    429: undefined,
     413: undefined,
     415: undefined,
   })

@@ -13,6 +13,8 @@ import { AuthService } from './auth.service';
 import { ExpiredRowsPurger } from './expired-rows.purger';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
+import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
+import { RateLimitGuard } from './rate-limit/rate-limit';
 import { RevokedToken } from './revoked-tokens/revoked-token.entity';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { Session } from './sessions/session.entity';
@@ -52,6 +54,8 @@ import { JwtKeysModule } from './tokens/jwt-keys.module';
     AccessTokenService,
     JwtStrategy,
     ExpiredRowsPurger,
+    FailedSigninLimiter,
+    RateLimitGuard,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

@@ -7,6 +7,7 @@ import { UsersService } from '../users/users.service';
 import type { SignInDto, SignUpDto } from './dto/credentials.dto';
 import type { TokenPairResponseDto } from './dto/token-pair-response.dto';
 import { PasswordHasher } from './passwords/password-hasher.service';
+import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { Session } from './sessions/session.entity';
 import { ClientInfo, SessionsService } from './sessions/sessions.service';
@@ -21,6 +22,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly revokedTokens: RevokedTokensService,
     private readonly accessTokens: AccessTokenService,
+    private readonly failedSignins: FailedSigninLimiter,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -34,11 +36,14 @@ export class AuthService {
    * same answer), then opens a session.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
+    this.failedSignins.assertAllowed(dto.email, client.ip);
     const user = await this.users.findByEmailWithPassword(dto.email);
     const valid = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !valid) {
+      this.failedSignins.recordFailure(dto.email, client.ip);
       throw new AppException('invalid_credentials', 'The email or password is incorrect');
     }
+    this.failedSignins.recordSuccess(dto.email, client.ip);
     if (this.passwords.needsRehash(user.passwordHash)) {
       await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
     }

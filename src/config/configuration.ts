@@ -14,6 +14,25 @@ export interface AppConfig {
   docsEnabled: boolean;
 }
 
+export interface HttpConfig {
+  /** Believe X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
+  /** Origins allowed by CORS; empty means CORS stays off. */
+  corsOrigins: string[];
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Window of the per-client limits, seconds. */
+  window: number;
+  signup: number;
+  signin: number;
+  refresh: number;
+  /** Failed sign-ins allowed per account and client address within `failureWindow`. */
+  signinFailures: number;
+  failureWindow: number;
+}
+
 export interface DatabaseConfig {
   /** SQLite file, or `:memory:`. */
   path: string;
@@ -43,6 +62,37 @@ export function loadAppConfig(env: Env): AppConfig {
     port: read.int('PORT', 3000, 0, 65535),
     host: read.string('HOST', '0.0.0.0', 255),
     docsEnabled: read.boolean('DOCS_ENABLED', nodeEnv !== 'production'),
+  };
+}
+
+export function loadHttpConfig(env: Env): HttpConfig {
+  const read = new EnvReader(env);
+  const origins = read.string('CORS_ORIGINS', '', 4096);
+  const corsOrigins = origins
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `must list exact origins like https://app.example.com, got "${origin}"`,
+      );
+    }
+  }
+  return { trustProxy: read.boolean('TRUST_PROXY', false), corsOrigins };
+}
+
+export function loadRateLimitConfig(env: Env): RateLimitConfig {
+  const read = new EnvReader(env);
+  return {
+    enabled: read.boolean('RATE_LIMIT_ENABLED', true),
+    window: read.duration('RATE_LIMIT_WINDOW', '1m', 1, 86400),
+    signup: read.int('RATE_LIMIT_SIGNUP', 10, 1, 1_000_000),
+    signin: read.int('RATE_LIMIT_SIGNIN', 30, 1, 1_000_000),
+    refresh: read.int('RATE_LIMIT_REFRESH', 60, 1, 1_000_000),
+    signinFailures: read.int('RATE_LIMIT_SIGNIN_FAILURES', 10, 1, 1_000_000),
+    failureWindow: read.duration('RATE_LIMIT_SIGNIN_FAILURE_WINDOW', '15m', 1, 86400),
   };
 }
 
@@ -81,4 +131,5 @@ export function loadAuthConfig(env: Env): AuthConfig {
 
 export const appConfig = registerAs('app', () => loadAppConfig(process.env));
 export const databaseConfig = registerAs('database', () => loadDatabaseConfig(process.env));
+export const rateLimitConfig = registerAs('rateLimit', () => loadRateLimitConfig(process.env));
 export const authConfig = registerAs('auth', () => loadAuthConfig(process.env));

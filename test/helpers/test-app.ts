@@ -28,6 +28,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     JWT_SECRET: randomBytes(48).toString('base64url'),
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
+    // Suites sign in many times from one address; the rate-limit suite turns this back on.
+    RATE_LIMIT_ENABLED: 'false',
+    CORS_ORIGINS: '',
+    TRUST_PROXY: 'false',
     ...env,
   };
   Object.assign(process.env, fullEnv);
@@ -35,7 +39,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
     logger: false,
   });
-  configureApp(app);
+  await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

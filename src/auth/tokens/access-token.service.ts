@@ -10,6 +10,8 @@ import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, JwtKeys } from './jwt-keys';
 /** Seconds of clock difference tolerated on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE = 10;
 
+const KEY_REFERENCE_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
+
 /** What a verified access token says about its bearer. */
 export interface AccessTokenClaims {
   sub: string;
@@ -90,6 +92,11 @@ export class AccessTokenService {
     const { header, payload } = decoded;
     if (header.typ !== ACCESS_TOKEN_TYPE || header.kid !== this.keys.kid) {
       throw AppException.rejectedToken('invalid_token', 'The token is not an access token');
+    }
+    // Key references in the header are never followed (RFC 8725 3.10); a token carrying one is
+    // not ours.
+    if (KEY_REFERENCE_HEADERS.some((name) => name in header)) {
+      throw AppException.rejectedToken('invalid_token', 'The token header names its own key');
     }
     const claims = payload as Partial<Record<keyof AccessTokenClaims, unknown>> | null;
     if (

@@ -1,0 +1,47 @@
+import { ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { RateLimitConfig } from '../../config/configuration';
+import { AppException } from '../../common/errors/app.exception';
+
+export type RateLimitedRoute = 'signup' | 'signin' | 'refresh';
+const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
+
+/** Limits a route per client address, by the `RATE_LIMIT_<ROUTE>` setting. */
+export const RateLimit = (route: RateLimitedRoute) => SetMetadata(RATE_LIMITED_ROUTE, route);
+
+export function routeOf(context: ExecutionContext): RateLimitedRoute | undefined {
+  return Reflect.getMetadata(RATE_LIMITED_ROUTE, context.getHandler()) as
+    RateLimitedRoute | undefined;
+}
+
+/** The throttler's per-route limit and window, read from the configuration. */
+export function throttlerOptions(config: RateLimitConfig) {
+  return {
+    throttlers: [
+      {
+        name: 'default',
+        ttl: config.window * 1000,
+        limit: (context: ExecutionContext) => config[routeOf(context) ?? 'signin'],
+      },
+    ],
+    skipIf: (context: ExecutionContext) => !config.enabled || routeOf(context) === undefined,
+  };
+}
+
+/**
+ * @nestjs/throttler's guard with the IETF `RateLimit-*` header names and our problem format:
+ * 429 `rate_limited` with `Retry-After` in seconds.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  protected override headerPrefix = 'RateLimit';
+
+  protected override throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new AppException('rate_limited', 'Too many requests from this client; try again later', {
+      headers: { 'Retry-After': String(Math.max(1, detail.timeToBlockExpire)) },
+    });
+  }
+}
