@@ -108,21 +108,13 @@ export class IdFilter {
     this.fingerprints = next;
   }
 
-  /**
-   * FNV-1a over UTF-16 code units, then MurmurHash3's finaliser so that ids differing only in
-   * their last characters still spread over the low bits the table indexes by; 31 bits.
-   */
+  /** FNV-1a over UTF-16 code units, folded to 31 bits. */
   static fingerprint(id: string): number {
     let hash = 0x811c9dc5;
     for (let i = 0; i < id.length; i++) {
       hash ^= id.charCodeAt(i);
       hash = Math.imul(hash, 0x01000193);
     }
-    hash ^= hash >>> 16;
-    hash = Math.imul(hash, 0x85ebca6b);
-    hash ^= hash >>> 13;
-    hash = Math.imul(hash, 0xc2b2ae35);
-    hash ^= hash >>> 16;
     return hash >>> 1;
   }
 }
