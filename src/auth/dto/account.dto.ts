@@ -1,6 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './credentials.dto';
+import { IsIn, IsOptional } from 'class-validator';
+import {
+  IsNewPassword,
+  IsPresentedPassword,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+} from './password.decorators';
 
 export const REVOKE_SCOPES = ['current', 'others', 'all'] as const;
 export type RevokeScope = (typeof REVOKE_SCOPES)[number];
@@ -20,11 +25,7 @@ export class RevokeDto {
 
 export class ChangePasswordDto {
   @ApiProperty({ description: 'The password in use now', example: 'correct-horse-battery' })
-  @MaxLength(PASSWORD_MAX_LENGTH, {
-    message: `currentPassword must be at most ${PASSWORD_MAX_LENGTH} characters long`,
-  })
-  @IsString({ message: 'currentPassword must be a string' })
-  @IsDefined({ message: 'currentPassword is required' })
+  @IsPresentedPassword('currentPassword')
   currentPassword!: string;
 
   @ApiProperty({
@@ -33,24 +34,13 @@ export class ChangePasswordDto {
     minLength: PASSWORD_MIN_LENGTH,
     maxLength: PASSWORD_MAX_LENGTH,
   })
-  @MaxLength(PASSWORD_MAX_LENGTH, {
-    message: `newPassword must be at most ${PASSWORD_MAX_LENGTH} characters long`,
-  })
-  @MinLength(PASSWORD_MIN_LENGTH, {
-    message: `newPassword must be at least ${PASSWORD_MIN_LENGTH} characters long`,
-  })
-  @IsString({ message: 'newPassword must be a string' })
-  @IsDefined({ message: 'newPassword is required' })
+  @IsNewPassword('newPassword')
   newPassword!: string;
 }
 
 export class DeleteAccountDto {
   @ApiProperty({ description: 'The password in use now', example: 'correct-horse-battery' })
-  @MaxLength(PASSWORD_MAX_LENGTH, {
-    message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long`,
-  })
-  @IsString({ message: 'password must be a string' })
-  @IsDefined({ message: 'password is required' })
+  @IsPresentedPassword('password')
   password!: string;
 }
 

@@ -1,9 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsDefined, IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsDefined, IsEmail, IsString, MaxLength } from 'class-validator';
+import { IsNewPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.decorators';
 
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 
 const normaliseEmail = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
@@ -31,14 +31,8 @@ export class CredentialsDto {
     maxLength: PASSWORD_MAX_LENGTH,
     format: 'password',
   })
-  @MaxLength(PASSWORD_MAX_LENGTH, {
-    message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long`,
-  })
-  @MinLength(PASSWORD_MIN_LENGTH, {
-    message: `password must be at least ${PASSWORD_MIN_LENGTH} characters long`,
-  })
-  @IsString({ message: 'password must be a string' })
-  @IsDefined({ message: 'password is required' })
+  // Sign-in applies the same rules: a password outside them cannot be anyone's.
+  @IsNewPassword('password')
   password!: string;
 }
 
