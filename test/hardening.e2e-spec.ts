@@ -130,6 +130,28 @@ describe('rate limits', () => {
     }
   });
 
+  it('should lock password checks of /password after repeated wrong current passwords', async () => {
+    const t = await createTestApp(limits);
+    try {
+      const user = await signedInUser(t.http);
+      for (let i = 0; i < 3; i++) {
+        await t.http
+          .post('/password')
+          .set(bearer(user.tokens.access_token))
+          .send({ currentPassword: `guess-${i}-wrong`, newPassword: 'a-brand-new-password' })
+          .expect(403);
+      }
+      const locked = await t.http
+        .post('/password')
+        .set(bearer(user.tokens.access_token))
+        .send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'a-brand-new-password' })
+        .expect(429);
+      expect(locked.body.code).toBe('rate_limited');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('should lock an account against the failing client only, not against its owner elsewhere', async () => {
     const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
     try {

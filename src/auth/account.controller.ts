@@ -11,9 +11,11 @@ import { UserResponseDto } from '../users/dto/user-response.dto';
 import { AccountService } from './account.service';
 import { ACCESS_TOKEN_SCHEME } from './auth.controller';
 import type { AuthenticatedUser } from './authenticated-user';
+import { Client } from './decorators/client-info.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { ChangePasswordDto, DeleteAccountDto, SessionResponseDto } from './dto/account.dto';
 import { MessageResponseDto } from './dto/protected-response.dto';
+import type { ClientInfo } from './sessions/sessions.service';
 
 const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
 
@@ -42,14 +44,16 @@ export class AccountController {
     400: undefined,
     401: UNAUTHENTICATED,
     403: 'Wrong password (`invalid_password`)',
+    429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
     413: undefined,
     415: undefined,
   })
   async deleteMe(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: DeleteAccountDto,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.account.deleteAccount(user, dto.password);
+    await this.account.deleteAccount(user, dto.password, client.ip);
   }
 
   @Post('password')
@@ -63,14 +67,16 @@ export class AccountController {
     400: undefined,
     401: UNAUTHENTICATED,
     403: 'Wrong current password (`invalid_password`)',
+    429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
     413: undefined,
     415: undefined,
   })
   async changePassword(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChangePasswordDto,
+    @Client() client: ClientInfo,
   ): Promise<MessageResponseDto> {
-    await this.account.changePassword(user, dto.currentPassword, dto.newPassword);
+    await this.account.changePassword(user, dto.currentPassword, dto.newPassword, client.ip);
     return { message: 'Password has been changed; other sessions have been ended' };
   }
 

@@ -5,6 +5,7 @@ import { UsersService } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
 import { PasswordHasher } from './passwords/password-hasher.service';
+import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
 
@@ -16,6 +17,7 @@ export class AccountService {
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionsService,
     private readonly revokedTokens: RevokedTokensService,
+    private readonly failedChecks: FailedSigninLimiter,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<UserResponseDto> {
@@ -61,27 +63,32 @@ export class AccountService {
     caller: AuthenticatedUser,
     currentPassword: string,
     newPassword: string,
+    ip?: string,
   ): Promise<void> {
-    await this.checkPassword(caller.userId, currentPassword);
+    await this.checkPassword(caller.userId, currentPassword, ip);
     await this.users.updatePasswordHash(caller.userId, await this.passwords.hash(newPassword));
     await this.sessions.revokeAll(caller.userId, 'password_changed', caller.sessionId);
   }
 
   /** Checks the password, ends every session and deletes the account; the email is free again. */
-  async deleteAccount(caller: AuthenticatedUser, password: string): Promise<void> {
-    await this.checkPassword(caller.userId, password);
+  async deleteAccount(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
+    await this.checkPassword(caller.userId, password, ip);
     await this.users.markDeleted(caller.userId);
     await this.revokeCallerToken(caller);
     await this.sessions.revokeAll(caller.userId, 'account_deleted');
   }
 
-  private async checkPassword(userId: string, password: string): Promise<void> {
+  /** One Argon2 verification, with the same per-account-and-address lock as sign-in. */
+  private async checkPassword(userId: string, password: string, ip?: string): Promise<void> {
+    const account = `user:${userId}`;
+    this.failedChecks.assertAllowed(account, ip);
     const user = await this.users.findByIdWithPassword(userId);
-    // Always one Argon2 verification, as at sign-in.
     const valid = await this.passwords.verify(user?.passwordHash, password);
     if (!user || !valid) {
+      this.failedChecks.recordFailure(account, ip);
       throw new AppException('invalid_password', 'The password is incorrect');
     }
+    this.failedChecks.recordSuccess(account, ip);
   }
 
   private async revokeCallerToken(caller: AuthenticatedUser): Promise<void> {
