@@ -25,8 +25,24 @@ describe('seed curl workflow', () => {
     expect(response.body.detail).toContain('at least 8 characters');
   });
 
+  it('should refuse a common password with weak_password', async () => {
+    const response = await t.http
+      .post('/signup')
+      .send({ email: 'common@abc.com', password: 'abc12345' })
+      .expect(400);
+    expect(response.body).toMatchObject({
+      code: 'weak_password',
+      errors: [{ field: 'password', rules: ['notCommonPassword'] }],
+    });
+    const mixedCase = await t.http
+      .post('/signup')
+      .send({ email: 'common@abc.com', password: 'PassWord1' })
+      .expect(400);
+    expect(mixedCase.body.code).toBe('weak_password');
+  });
+
   it('should run signup, signin, protected, revoke, refresh in order', async () => {
-    const credentials = { email: 'abc@abc.com', password: 'abc12345' };
+    const credentials = { email: 'abc@abc.com', password: 'abc123-but-longer' };
 
     const signup = await t.http.post('/signup').send(credentials).expect(201);
     expect(signup.body).toEqual({
@@ -55,7 +71,7 @@ describe('seed curl workflow', () => {
   });
 
   it('should renew with the access token before revoking, as the seed README suggests', async () => {
-    const credentials = { email: 'seed-refresh@abc.com', password: 'abc12345' };
+    const credentials = { email: 'seed-refresh@abc.com', password: 'abc123-but-longer' };
     await t.http.post('/signup').send(credentials).expect(201);
     const signin = await t.http.post('/signin').send(credentials).expect(200);
 

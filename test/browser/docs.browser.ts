@@ -11,7 +11,7 @@ import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-ap
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'browser');
 const EMAIL = 'abc@abc.com';
-const PASSWORD = 'abc12345';
+const PASSWORD = 'abc123-but-longer';
 
 describe('the /docs page in a browser', () => {
   let app: BuiltApp;

@@ -1,15 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsEmail, IsString, MaxLength } from 'class-validator';
-import { IsNewPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.decorators';
+import {
+  IsNewPassword,
+  IsPresentedPassword,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+} from './password.decorators';
 
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 
 const normaliseEmail = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
 
-/** Email and password, as sent to /signup and /signin. */
-export class CredentialsDto {
+/** The email of /signup and /signin. */
+export class EmailDto {
   @ApiProperty({
     description: 'Email address; trimmed and lower-cased before use. At most 254 characters.',
     example: 'abc@abc.com',
@@ -23,18 +28,29 @@ export class CredentialsDto {
   @IsString({ message: 'email must be a string' })
   @IsDefined({ message: 'email is required' })
   email!: string;
+}
 
+/** POST /signup: the password must meet the policy. */
+export class SignUpDto extends EmailDto {
   @ApiProperty({
-    description: `Password, ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters of any kind; compared exactly, never truncated.`,
-    example: 'correct-horse-battery',
+    description: `Password, ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters of any kind, not one of the most common passwords; compared exactly, never truncated.`,
+    example: 'abc123-but-longer',
     minLength: PASSWORD_MIN_LENGTH,
     maxLength: PASSWORD_MAX_LENGTH,
     format: 'password',
   })
-  // Sign-in applies the same rules: a password outside them cannot be anyone's.
   @IsNewPassword('password')
   password!: string;
 }
 
-export class SignUpDto extends CredentialsDto {}
-export class SignInDto extends CredentialsDto {}
+/** POST /signin: any password is checked (accounts made under an older policy still sign in). */
+export class SignInDto extends EmailDto {
+  @ApiProperty({
+    description: `Password, at most ${PASSWORD_MAX_LENGTH} characters; compared exactly.`,
+    example: 'abc123-but-longer',
+    maxLength: PASSWORD_MAX_LENGTH,
+    format: 'password',
+  })
+  @IsPresentedPassword('password')
+  password!: string;
+}

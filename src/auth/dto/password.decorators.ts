@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsDefined, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsNotCommonPassword } from '../../common/validation/common-passwords';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -21,7 +22,10 @@ export function IsPresentedPassword(field: string): PropertyDecorator {
   );
 }
 
-/** A password being set: the policy, 8 to 128 characters of any kind, never truncated. */
+/**
+ * A password being set: the policy, 8 to 128 characters of any kind, never truncated, no
+ * composition rules, and not one of the most common passwords.
+ */
 export function IsNewPassword(field: string): PropertyDecorator {
   return applyDecorators(
     IsDefined({ message: `${field} is required` }),
@@ -31,6 +35,9 @@ export function IsNewPassword(field: string): PropertyDecorator {
     }),
     MaxLength(PASSWORD_MAX_LENGTH, {
       message: `${field} must be at most ${PASSWORD_MAX_LENGTH} characters long`,
+    }),
+    IsNotCommonPassword({
+      message: `${field} is one of the most commonly used passwords; choose another`,
     }),
   );
 }

@@ -1,4 +1,5 @@
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { NOT_COMMON_PASSWORD } from './common-passwords';
 import { AppException, FieldError } from '../errors/app.exception';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
@@ -38,9 +39,16 @@ export class AppValidationPipe extends ValidationPipe {
       validationError: { target: false, value: false },
       exceptionFactory: (errors: ValidationError[]) => {
         const fieldErrors = flatten(errors);
-        return new AppException('validation_failed', describe(fieldErrors), {
-          errors: fieldErrors,
-        });
+        const onlyCommonPassword = fieldErrors.every((error) =>
+          error.rules.every((rule) => rule === NOT_COMMON_PASSWORD),
+        );
+        return new AppException(
+          onlyCommonPassword ? 'weak_password' : 'validation_failed',
+          describe(fieldErrors),
+          {
+            errors: fieldErrors,
+          },
+        );
       },
     });
   }
