@@ -1,5 +1,5 @@
 import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
-import { decodePayload, mint, remint, unsigned } from './helpers/tokens';
+import { decodeHeader, decodePayload, kidOf, mint, remint, unsigned } from './helpers/tokens';
 
 describe('GET /protected', () => {
   let t: TestApp;
@@ -160,5 +160,49 @@ describe('GET /protected', () => {
       const response = await t.http.get('/protected').set('Authorization', `Bearer ${token}`);
       expect(response.status).toBe(401);
     }
+  });
+});
+
+describe('signing-key rotation (JWT_SECRET=new,old)', () => {
+  const oldSecret = 'old-key-6f1c2d3e4b5a4c7d8e9f0a1b2c3d4e5f-rotation';
+  const newSecret = 'new-key-0a1b2c3d4e5f6f1c2d3e4b5a4c7d8e9f-rotation';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ JWT_SECRET: `${newSecret},${oldSecret}` });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('should sign with the first key and still accept tokens of the older one', async () => {
+    const user = await signedInUser(t.http);
+    expect(decodeHeader(user.tokens.access_token).kid).toBe(kidOf(newSecret));
+    const signedByOld = remint(user.tokens.access_token, oldSecret);
+    expect(decodeHeader(signedByOld).kid).toBe(kidOf(oldSecret));
+    await t.http.get('/protected').set(bearer(signedByOld)).expect(200);
+    const exchanged = await t.http.post('/refresh').set(bearer(signedByOld)).expect(200);
+    expect(decodeHeader(exchanged.body.access_token as string).kid).toBe(kidOf(newSecret));
+  });
+
+  it('should reject an unknown kid, and a known kid with another key behind it', async () => {
+    const user = await signedInUser(t.http);
+    const stranger = 'stranger-key-6f1c2d3e4b5a4c7d8e9f0a1b2c3d4e5f';
+    const unknownKid = remint(user.tokens.access_token, stranger);
+    expect((await t.http.get('/protected').set(bearer(unknownKid)).expect(401)).body.code).toBe(
+      'invalid_token',
+    );
+    const borrowedKid = remint(
+      user.tokens.access_token,
+      stranger,
+      {},
+      { header: { kid: kidOf(oldSecret) } },
+    );
+    expect((await t.http.get('/protected').set(bearer(borrowedKid)).expect(401)).body.code).toBe(
+      'invalid_token',
+    );
+    const noKid = remint(user.tokens.access_token, newSecret, {}, { header: { kid: undefined } });
+    await t.http.get('/protected').set(bearer(noKid)).expect(401);
   });
 });

@@ -67,6 +67,14 @@ describe(loadAuthConfig.name, () => {
     expect(() => loadAppConfig({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
   });
 
+  it('should read a comma-separated list as the signing key followed by older keys', () => {
+    const older = 'Zq8Wm3Rt6Yp1Lk4Hs7Dx0Cv2Bn5Mj9Gf3Ta8Qe1';
+    const config = loadAuthConfig({ JWT_SECRET: `${STRONG}, ${older}` });
+    expect(config.jwtSecret).toEqual(Buffer.from(STRONG));
+    expect(config.previousJwtSecrets).toEqual([Buffer.from(older)]);
+    expect(() => loadAuthConfig({ JWT_SECRET: `${STRONG},short` })).toThrow(/32 bytes/);
+  });
+
   it('should refuse a secret shorter than 32 bytes anywhere', () => {
     expect(() => loadAuthConfig({ JWT_SECRET: 'short-secret' })).toThrow(/JWT_SECRET.*32 bytes/);
   });

@@ -1,7 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { ConfigError } from './config.error';
 import { Env, EnvReader } from './env-reader';
-import { resolveJwtSecret } from './jwt-secret';
+import { resolveJwtSecrets } from './jwt-secret';
 
 const DAY = 86400;
 
@@ -41,6 +41,8 @@ export interface DatabaseConfig {
 export interface AuthConfig {
   /** Raw bytes of the HMAC signing key; turned into a KeyObject once by the token service. */
   jwtSecret: Buffer;
+  /** Older keys that still verify (rotation): `JWT_SECRET=new,old`. */
+  previousJwtSecrets: Buffer[];
   issuer: string;
   audience: string;
   /** All lifetimes in seconds. */
@@ -117,7 +119,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
     );
   }
   return {
-    jwtSecret: resolveJwtSecret(read.raw('JWT_SECRET'), app.production, database.path),
+    ...resolveJwtSecrets(read.raw('JWT_SECRET'), app.production, database.path),
     issuer: read.string('JWT_ISSUER', 'nest-jwt-auth', 255),
     audience: read.string('JWT_AUDIENCE', 'nest-jwt-auth', 255),
     accessTtl,

@@ -52,6 +52,28 @@ export function resolveJwtSecret(
   return developmentSecret(dbPath);
 }
 
+/**
+ * `JWT_SECRET` may list several secrets separated by commas: the first signs, all of them verify,
+ * so a new key can take over while tokens signed by the old one live out their lifetime.
+ */
+export function resolveJwtSecrets(
+  configured: string | undefined,
+  production: boolean,
+  dbPath: string,
+): { jwtSecret: Buffer; previousJwtSecrets: Buffer[] } {
+  const listed = configured
+    ?.split(',')
+    .map((secret) => secret.trim())
+    .filter(Boolean);
+  if (!listed || listed.length === 0) {
+    return { jwtSecret: resolveJwtSecret(undefined, production, dbPath), previousJwtSecrets: [] };
+  }
+  const [current, ...previous] = listed.map((secret) =>
+    resolveJwtSecret(secret, production, dbPath),
+  );
+  return { jwtSecret: current, previousJwtSecrets: previous };
+}
+
 function developmentSecret(dbPath: string): Buffer {
   const logger = new Logger('Config');
   const file = generatedSecretPath(dbPath);

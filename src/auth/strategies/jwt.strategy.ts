@@ -8,7 +8,6 @@ import type { AuthenticatedUser } from '../authenticated-user';
 import { RevokedTokensService } from '../revoked-tokens/revoked-tokens.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService, CLOCK_TOLERANCE } from '../tokens/access-token.service';
-import { JwtKeys } from '../tokens/jwt-keys';
 
 interface DecodedToken {
   header: JwtHeader;
@@ -82,15 +81,21 @@ class CachingJwtStrategy extends Strategy {
 @Injectable()
 export class JwtStrategy extends PassportStrategy(CachingJwtStrategy, 'jwt') {
   constructor(
-    keys: JwtKeys,
     private readonly accessTokens: AccessTokenService,
     private readonly revokedTokens: RevokedTokensService,
     private readonly sessions: SessionsService,
   ) {
     const options: StrategyOptionsWithRequest = {
       jwtFromRequest: extractBearer,
-      // passport-jwt hands the key to jsonwebtoken unchanged, which accepts a KeyObject.
-      secretOrKey: keys.signingKey as unknown as string,
+      // The key named by the token's kid, among the current and previous keys. passport-jwt hands
+      // it to jsonwebtoken unchanged, which accepts a KeyObject.
+      secretOrKeyProvider: (_request, rawToken: string, done) => {
+        try {
+          done(null, accessTokens.keyFor(rawToken) as unknown as string);
+        } catch (error) {
+          done(error as Error);
+        }
+      },
       ignoreExpiration: false,
       // passport-jwt overwrites these three inside jsonWebTokenOptions, so they go at the top.
       algorithms: accessTokens.verifyOptions.algorithms,

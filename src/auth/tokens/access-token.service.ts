@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
@@ -77,11 +77,37 @@ export class AccessTokenService {
   verify(token: string): AccessTokenClaims {
     let decoded: { header: JwtHeader; payload: unknown };
     try {
-      decoded = this.jwt.verify(token, { ...this.verifyOptions, complete: true });
+      const key = this.keyFor(token);
+      decoded = this.jwt.verify(token, {
+        ...this.verifyOptions,
+        complete: true,
+        secret: key as unknown as Buffer, // jsonwebtoken takes the KeyObject as it is
+      });
     } catch (error) {
       throw AccessTokenService.toAppException(error);
     }
     return this.checkDecoded(decoded);
+  }
+
+  /**
+   * The verification key named by the token's `kid`; an unknown or missing `kid` fails as an
+   * invalid token. Only the header is decoded, nothing is trusted yet.
+   */
+  keyFor(token: string): KeyObject {
+    let kid: unknown;
+    try {
+      const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as {
+        kid?: unknown;
+      };
+      kid = header?.kid;
+    } catch {
+      throw new JsonWebTokenError('malformed header');
+    }
+    const key = this.keys.verificationKey(kid);
+    if (!key) {
+      throw new JsonWebTokenError('unknown key id');
+    }
+    return key;
   }
 
   /**
@@ -90,7 +116,7 @@ export class AccessTokenService {
    */
   checkDecoded(decoded: { header: JwtHeader; payload: unknown }): AccessTokenClaims {
     const { header, payload } = decoded;
-    if (header.typ !== ACCESS_TOKEN_TYPE || header.kid !== this.keys.kid) {
+    if (header.typ !== ACCESS_TOKEN_TYPE || this.keys.verificationKey(header.kid) === undefined) {
       throw AppException.rejectedToken('invalid_token', 'The token is not an access token');
     }
     // Key references in the header are never followed (RFC 8725 3.10); a token carrying one is

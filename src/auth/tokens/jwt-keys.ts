@@ -15,16 +15,31 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export class JwtKeys {
   /** HS256 signing and verification key. */
   readonly signingKey: KeyObject;
-  /** Identifies the signing key in each token's `kid` header. */
+  /** Identifies the signing key in each token's `kid` header (derived from the key, not secret). */
   readonly kid: string;
   /** Separate key (derived with HKDF) for deriving refresh-token successors. */
   readonly refreshKey: KeyObject;
 
+  /** Every key that verifies (the signing key and older ones), by `kid`. */
+  private readonly verificationKeys = new Map<string, KeyObject>();
+
   constructor(@Inject(authConfig.KEY) config: ConfigType<typeof authConfig>) {
     this.signingKey = createSecretKey(config.jwtSecret);
-    this.kid = createHash('sha256').update(config.jwtSecret).digest('base64url').slice(0, 16);
+    this.kid = JwtKeys.kidOf(config.jwtSecret);
+    for (const secret of [config.jwtSecret, ...config.previousJwtSecrets]) {
+      this.verificationKeys.set(JwtKeys.kidOf(secret), createSecretKey(secret));
+    }
     this.refreshKey = createSecretKey(
       Buffer.from(hkdfSync('sha256', config.jwtSecret, '', 'refresh-token-chain', 32)),
     );
+  }
+
+  /** The key a token's `kid` names, if it is one of ours. */
+  verificationKey(kid: unknown): KeyObject | undefined {
+    return typeof kid === 'string' ? this.verificationKeys.get(kid) : undefined;
+  }
+
+  private static kidOf(secret: Buffer): string {
+    return createHash('sha256').update(secret).digest('base64url').slice(0, 16);
   }
 }
