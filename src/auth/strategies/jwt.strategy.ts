@@ -93,7 +93,7 @@ export class JwtStrategy extends PassportStrategy(CachingJwtStrategy, 'jwt') {
         try {
           done(null, accessTokens.keyFor(rawToken) as unknown as string);
         } catch (error) {
-          done(error as Error);
+          done(error);
         }
       },
       ignoreExpiration: false,
