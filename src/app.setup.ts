@@ -3,7 +3,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controller';
 import { AppException } from './common/errors/app.exception';
+import { ERROR_CODES, ErrorCode } from './common/errors/error-code';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { RouteTable } from './common/http/route-table';
 import { AppConfig, appConfig, loadHttpConfig } from './config/configuration';
 import helmet from '@fastify/helmet';
@@ -23,6 +26,26 @@ export function createHttpAdapter(): FastifyAdapter {
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get the same problem format.
+    // Errors Node's HTTP parser raises before Fastify sees a request (oversized headers, a client
+    // too slow to send them, garbage) are answered in the same format, then the socket closes.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const [code, detail]: [ErrorCode, string] =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? ['headers_too_large', 'The request headers exceed the size limit']
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? ['request_timeout', 'The request was not received in time']
+            : ['bad_request', 'The request could not be parsed as HTTP'];
+      const body = JSON.stringify(problem(code, detail, '/'));
+      const status = ERROR_CODES[code].status;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+          `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    },
     frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       void reply
         .status(400)

@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
@@ -128,5 +130,44 @@ describe('hostile input', () => {
       { numRuns: 60 },
     );
     await t.http.get('/protected').set(bearer(tokens.access_token)).expect(200);
+  });
+
+  it('should answer a 64 KiB Authorization header with a 431 problem, and keep serving', async () => {
+    const server = t.app.getHttpServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await new Promise<{ status: number; type: string; body: string }>(
+        (done, fail) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/protected',
+              headers: { Authorization: `Bearer ${'a'.repeat(64 * 1024)}` },
+            },
+            (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () =>
+                done({
+                  status: res.statusCode ?? 0,
+                  type: String(res.headers['content-type']),
+                  body,
+                }),
+              );
+            },
+          );
+          req.on('error', fail);
+          req.end();
+        },
+      );
+      expect(response.status).toBe(431);
+      expect(response.type).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(response.body)).toMatchObject({ code: 'headers_too_large', status: 431 });
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+    await t.http.get('/health/live').expect(200);
   });
 });
