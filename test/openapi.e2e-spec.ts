@@ -43,6 +43,7 @@ describe('OpenAPI document', () => {
       'application/problem+json',
     );
     expect(document.paths['/health/live'].get.security).toBeUndefined();
+    expect(document.paths['/.well-known/jwks.json'].get.security).toBeUndefined();
   });
 
   it('should declare the bearer scheme on protected operations and none on public ones', () => {

@@ -11,6 +11,7 @@ import { AccountService } from './account.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { ExpiredRowsPurger } from './expired-rows.purger';
+import { JwksController } from './jwks.controller';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
@@ -21,7 +22,7 @@ import { Session } from './sessions/session.entity';
 import { SessionsService } from './sessions/sessions.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
-import { ACCESS_TOKEN_ALGORITHM, JwtKeys } from './tokens/jwt-keys';
+import { JwtKeys } from './tokens/jwt-keys';
 import { JwtKeysModule } from './tokens/jwt-keys.module';
 
 @Module({
@@ -35,16 +36,16 @@ import { JwtKeysModule } from './tokens/jwt-keys.module';
       inject: [JwtKeys, authConfig.KEY],
       useFactory: (keys: JwtKeys, config: ConfigType<typeof authConfig>) => ({
         secret: keys.signingKey,
-        signOptions: { algorithm: ACCESS_TOKEN_ALGORITHM },
+        signOptions: { algorithm: keys.algorithm },
         verifyOptions: {
-          algorithms: [ACCESS_TOKEN_ALGORITHM],
+          algorithms: [keys.algorithm],
           issuer: config.issuer,
           audience: config.audience,
         },
       }),
     }),
   ],
-  controllers: [AuthController, AccountController],
+  controllers: [AuthController, AccountController, JwksController],
   providers: [
     AuthService,
     AccountService,

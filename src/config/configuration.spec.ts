@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,27 @@ describe(loadAuthConfig.name, () => {
     expect(config.jwtSecret).toEqual(Buffer.from(STRONG));
     expect(config.previousJwtSecrets).toEqual([Buffer.from(older)]);
     expect(() => loadAuthConfig({ JWT_SECRET: `${STRONG},short` })).toThrow(/32 bytes/);
+  });
+
+  it('should need a fitting private key with ES256 or RS256, and no JWT_SECRET', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    const config = loadAuthConfig({
+      NODE_ENV: 'production',
+      JWT_ALGORITHM: 'ES256',
+      JWT_PRIVATE_KEY: String(ec),
+    });
+    expect(config.algorithm).toBe('ES256');
+    expect(() => loadAuthConfig({ JWT_ALGORITHM: 'ES256' })).toThrow(/JWT_PRIVATE_KEY/);
+    expect(() => loadAuthConfig({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: String(ec) })).toThrow(
+      /RSA key of at least 2048 bits/,
+    );
+    expect(() => loadAuthConfig({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: 'not a key' })).toThrow(
+      /not a PEM private key/,
+    );
+    expect(() => loadAuthConfig({ JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
   });
 
   it('should refuse a secret shorter than 32 bytes anywhere', () => {

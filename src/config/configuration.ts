@@ -1,3 +1,5 @@
+import { createHash, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { registerAs } from '@nestjs/config';
 import { ConfigError } from './config.error';
 import { Env, EnvReader } from './env-reader';
@@ -38,7 +40,13 @@ export interface DatabaseConfig {
   path: string;
 }
 
+export type JwtAlgorithm = 'HS256' | 'ES256' | 'RS256';
+
 export interface AuthConfig {
+  /** HS256 with JWT_SECRET, or ES256 / RS256 with a private key (then /.well-known/jwks.json). */
+  algorithm: JwtAlgorithm;
+  /** PEM of the private key, for ES256 / RS256. */
+  privateKeyPem?: string;
   /** Raw bytes of the HMAC signing key; turned into a KeyObject once by the token service. */
   jwtSecret: Buffer;
   /** Older keys that still verify (rotation): `JWT_SECRET=new,old`. */
@@ -118,8 +126,18 @@ export function loadAuthConfig(env: Env): AuthConfig {
       'must not be shorter than JWT_ACCESS_TTL plus REFRESH_REUSE_GRACE',
     );
   }
+  const algorithm = read.oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', ['HS256', 'ES256', 'RS256']);
+  const privateKeyPem = algorithm === 'HS256' ? undefined : readPrivateKey(read, algorithm);
   return {
-    ...resolveJwtSecrets(read.raw('JWT_SECRET'), app.production, database.path),
+    algorithm,
+    privateKeyPem,
+    // With a key pair, the server secret behind refresh-token derivation comes from the private key.
+    ...(privateKeyPem
+      ? {
+          jwtSecret: createHash('sha256').update(`refresh-chain\n${privateKeyPem}`).digest(),
+          previousJwtSecrets: [],
+        }
+      : resolveJwtSecrets(read.raw('JWT_SECRET'), app.production, database.path)),
     issuer: read.string('JWT_ISSUER', 'nest-jwt-auth', 255),
     audience: read.string('JWT_AUDIENCE', 'nest-jwt-auth', 255),
     accessTtl,
@@ -129,6 +147,44 @@ export function loadAuthConfig(env: Env): AuthConfig {
     refreshAcceptsAccessToken: read.boolean('REFRESH_ACCEPTS_ACCESS_TOKEN', true),
     purgeInterval: read.duration('REVOCATION_PURGE_INTERVAL', '1h', 1, DAY),
   };
+}
+
+/** JWT_PRIVATE_KEY (PEM) or JWT_PRIVATE_KEY_FILE, checked against the algorithm. */
+function readPrivateKey(read: EnvReader, algorithm: JwtAlgorithm): string {
+  const file = read.raw('JWT_PRIVATE_KEY_FILE');
+  let pem = read.raw('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
+  if (!pem && file) {
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError('JWT_PRIVATE_KEY_FILE', `cannot be read: ${file}`);
+    }
+  }
+  if (!pem) {
+    throw new ConfigError(
+      'JWT_PRIVATE_KEY',
+      `or JWT_PRIVATE_KEY_FILE is required with JWT_ALGORITHM=${algorithm}`,
+    );
+  }
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new ConfigError('JWT_PRIVATE_KEY', 'is not a PEM private key');
+  }
+  const fits =
+    algorithm === 'ES256'
+      ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+      : key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+  if (!fits) {
+    throw new ConfigError(
+      'JWT_PRIVATE_KEY',
+      algorithm === 'ES256'
+        ? 'must be an EC P-256 key for ES256'
+        : 'must be an RSA key of at least 2048 bits for RS256',
+    );
+  }
+  return pem;
 }
 
 export const appConfig = registerAs('app', () => loadAppConfig(process.env));

@@ -28,6 +28,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     JWT_SECRET: randomBytes(48).toString('base64url'),
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
+    JWT_ALGORITHM: 'HS256',
+    JWT_PRIVATE_KEY: '',
     // Suites sign in many times from one address; the rate-limit suite turns this back on.
     RATE_LIMIT_ENABLED: 'false',
     CORS_ORIGINS: '',

@@ -5,7 +5,7 @@ import { JwtService } from '@nestjs/jwt';
 import { JsonWebTokenError, JwtHeader, TokenExpiredError, VerifyOptions } from 'jsonwebtoken';
 import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, JwtKeys } from './jwt-keys';
+import { ACCESS_TOKEN_TYPE, JwtKeys } from './jwt-keys';
 
 /** Seconds of clock difference tolerated on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE = 10;
@@ -43,7 +43,7 @@ export class AccessTokenService {
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {
     this.verifyOptions = {
-      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      algorithms: [keys.algorithm],
       issuer: config.issuer,
       audience: config.audience,
       clockTolerance: CLOCK_TOLERANCE,
@@ -60,14 +60,15 @@ export class AccessTokenService {
     const token = this.jwt.sign(
       { sid: sessionId, email: user.email },
       {
-        algorithm: ACCESS_TOKEN_ALGORITHM,
+        algorithm: this.keys.algorithm,
+        privateKey: this.keys.signingKey,
         subject: user.id,
         jwtid: jti,
         issuer: this.config.issuer,
         audience: this.config.audience,
         expiresIn: lifetime,
         keyid: this.keys.kid,
-        header: { alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE },
+        header: { alg: this.keys.algorithm, typ: ACCESS_TOKEN_TYPE },
       },
     );
     return { token, jti, expiresIn: lifetime };

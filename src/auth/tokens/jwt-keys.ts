@@ -1,9 +1,16 @@
-import { createHash, createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  hkdfSync,
+  JsonWebKey,
+  KeyObject,
+} from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { authConfig } from '../../config/configuration';
+import { authConfig, JwtAlgorithm } from '../../config/configuration';
 
-export const ACCESS_TOKEN_ALGORITHM = 'HS256';
 /** JOSE `typ` of access tokens (RFC 9068); refresh tokens are opaque and never JWTs. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -13,8 +20,11 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
  */
 @Injectable()
 export class JwtKeys {
-  /** HS256 signing and verification key. */
+  readonly algorithm: JwtAlgorithm;
+  /** The HS256 secret, or the ES256 / RS256 private key. */
   readonly signingKey: KeyObject;
+  /** The public key, with a key pair; published at /.well-known/jwks.json. */
+  private readonly publicKey?: KeyObject;
   /** Identifies the signing key in each token's `kid` header (derived from the key, not secret). */
   readonly kid: string;
   /** Separate key (derived with HKDF) for deriving refresh-token successors. */
@@ -24,10 +34,18 @@ export class JwtKeys {
   private readonly verificationKeys = new Map<string, KeyObject>();
 
   constructor(@Inject(authConfig.KEY) config: ConfigType<typeof authConfig>) {
-    this.signingKey = createSecretKey(config.jwtSecret);
-    this.kid = JwtKeys.kidOf(config.jwtSecret);
-    for (const secret of [config.jwtSecret, ...config.previousJwtSecrets]) {
-      this.verificationKeys.set(JwtKeys.kidOf(secret), createSecretKey(secret));
+    this.algorithm = config.algorithm;
+    if (config.privateKeyPem) {
+      this.signingKey = createPrivateKey(config.privateKeyPem);
+      this.publicKey = createPublicKey(this.signingKey);
+      this.kid = JwtKeys.kidOf(this.publicKey.export({ type: 'spki', format: 'der' }));
+      this.verificationKeys.set(this.kid, this.publicKey);
+    } else {
+      this.signingKey = createSecretKey(config.jwtSecret);
+      this.kid = JwtKeys.kidOf(config.jwtSecret);
+      for (const secret of [config.jwtSecret, ...config.previousJwtSecrets]) {
+        this.verificationKeys.set(JwtKeys.kidOf(secret), createSecretKey(secret));
+      }
     }
     this.refreshKey = createSecretKey(
       Buffer.from(hkdfSync('sha256', config.jwtSecret, '', 'refresh-token-chain', 32)),
@@ -37,6 +55,23 @@ export class JwtKeys {
   /** The key a token's `kid` names, if it is one of ours. */
   verificationKey(kid: unknown): KeyObject | undefined {
     return typeof kid === 'string' ? this.verificationKeys.get(kid) : undefined;
+  }
+
+  /** The public keys as a JWK set; empty with HS256, whose key must never leave the service. */
+  jwks(): { keys: JsonWebKey[] } {
+    if (!this.publicKey) {
+      return { keys: [] };
+    }
+    return {
+      keys: [
+        {
+          ...this.publicKey.export({ format: 'jwk' }),
+          kid: this.kid,
+          alg: this.algorithm,
+          use: 'sig',
+        },
+      ],
+    };
   }
 
   private static kidOf(secret: Buffer): string {
