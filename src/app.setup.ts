@@ -16,13 +16,14 @@ export const BODY_LIMIT = 16 * 1024;
 
 /** The HTTP adapter of the app; main.ts and the tests create it the same way. */
 export function createHttpAdapter(): FastifyAdapter {
+  const http = loadHttpConfig(process.env);
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     // Off by default: otherwise anyone could pick their own address, and with it a fresh rate limit.
-    trustProxy: loadHttpConfig(process.env).trustProxy,
+    trustProxy: http.trustProxy,
     // Slow clients may not hold connections open for ever.
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
+    connectionTimeout: http.requestTimeout * 1000,
+    requestTimeout: http.requestTimeout * 1000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get the same problem format.

@@ -1,3 +1,6 @@
+import { connect, AddressInfo } from 'node:net';
+import * as argon2 from 'argon2';
+import { DataSource } from 'typeorm';
 import {
   bearer,
   createTestApp,
@@ -175,6 +178,66 @@ describe('rate limits', () => {
         .post('/signin')
         .set('X-Forwarded-For', '198.51.100.20')
         .send({ email: victim.email, password: DEFAULT_PASSWORD })
+        .expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('slow clients', () => {
+  it('should drop a connection that never finishes its request', async () => {
+    const t = await createTestApp({ HTTP_REQUEST_TIMEOUT: '1s' });
+    const server = t.app.getHttpServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const closedAfter = await new Promise<number>((done, fail) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n'),
+        );
+        socket.on('error', () => undefined);
+        socket.on('close', () => done(Date.now() - started));
+        setTimeout(
+          () => fail(new Error('the server kept the half-sent request open')),
+          8000,
+        ).unref();
+      });
+      expect(closedAfter).toBeGreaterThanOrEqual(900);
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+      await t.close();
+    }
+  });
+});
+
+describe('password hashes made with older parameters', () => {
+  it('should re-hash with the current parameters at the next successful sign-in', async () => {
+    const t = await createTestApp();
+    try {
+      const user = await signUp(t.http);
+      const old = await argon2.hash(DEFAULT_PASSWORD, {
+        type: argon2.argon2id,
+        memoryCost: 4096,
+        timeCost: 1,
+        parallelism: 1,
+      });
+      const db = t.app.get(DataSource);
+      await db.query('UPDATE users SET password_hash = ? WHERE id = ?', [old, user.id]);
+      await t.http
+        .post('/signin')
+        .send({ email: user.email, password: DEFAULT_PASSWORD })
+        .expect(200);
+      const [{ password_hash: stored }] = await db.query<{ password_hash: string }[]>(
+        'SELECT password_hash FROM users WHERE id = ?',
+        [user.id],
+      );
+      expect(stored).not.toBe(old);
+      expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      await t.http
+        .post('/signin')
+        .send({ email: user.email, password: DEFAULT_PASSWORD })
         .expect(200);
     } finally {
       await t.close();

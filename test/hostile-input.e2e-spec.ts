@@ -163,6 +163,25 @@ describe('hostile input', () => {
         },
       );
       expect(response.status).toBe(431);
+      // Duplicate Authorization and Content-Type headers: a 4xx or the first one wins, never a 500.
+      for (const headers of [
+        { Authorization: ['Bearer first', 'Bearer second'] },
+        { 'Content-Type': ['application/json', 'text/plain'], 'Content-Length': '2' },
+      ]) {
+        const status = await new Promise<number>((done, fail) => {
+          const req = request(
+            { host: '127.0.0.1', port, path: '/protected', method: 'GET', headers },
+            (res) => {
+              res.resume();
+              res.on('end', () => done(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', fail);
+          req.end(headers['Content-Length'] ? '{}' : undefined);
+        });
+        expect(status).toBeGreaterThanOrEqual(400);
+        expect(status).toBeLessThan(500);
+      }
       expect(response.type).toMatch(/^application\/problem\+json/);
       expect(JSON.parse(response.body)).toMatchObject({ code: 'headers_too_large', status: 431 });
     } finally {

@@ -21,6 +21,8 @@ export interface HttpConfig {
   trustProxy: boolean;
   /** Origins allowed by CORS; empty means CORS stays off. */
   corsOrigins: string[];
+  /** Seconds a client has to send a whole request. */
+  requestTimeout: number;
 }
 
 export interface RateLimitConfig {
@@ -90,7 +92,11 @@ export function loadHttpConfig(env: Env): HttpConfig {
       );
     }
   }
-  return { trustProxy: read.boolean('TRUST_PROXY', false), corsOrigins };
+  return {
+    trustProxy: read.boolean('TRUST_PROXY', false),
+    corsOrigins,
+    requestTimeout: read.duration('HTTP_REQUEST_TIMEOUT', '30s', 1, 600),
+  };
 }
 
 export function loadRateLimitConfig(env: Env): RateLimitConfig {
