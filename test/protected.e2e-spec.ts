@@ -1,3 +1,4 @@
+import jsonwebtoken from 'jsonwebtoken';
 import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
 import { decodeHeader, decodePayload, kidOf, mint, remint, unsigned } from './helpers/tokens';
 
@@ -129,6 +130,16 @@ describe('GET /protected', () => {
   describe('with the verified-token cache', () => {
     afterEach(() => {
       jest.restoreAllMocks();
+    });
+
+    it('should verify a token with jsonwebtoken once, then answer from the cache', async () => {
+      const user = await signedInUser(t.http);
+      const verify = jest.spyOn(jsonwebtoken, 'verify');
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+      expect(verify).toHaveBeenCalledTimes(1);
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+      expect(verify).toHaveBeenCalledTimes(1);
     });
 
     it('should reject an altered copy of a token that was just accepted', async () => {

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import type { ConfigType } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { authConfig } from '../config/configuration';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
 import { AccountService } from './account.service';
@@ -31,17 +29,13 @@ import { JwtKeysModule } from './tokens/jwt-keys.module';
     PassportModule,
     JwtKeysModule,
     TypeOrmModule.forFeature([Session, RevokedToken]),
+    // Signing key only: every verification passes AccessTokenService.verifyOptions.
     JwtModule.registerAsync({
       imports: [JwtKeysModule],
-      inject: [JwtKeys, authConfig.KEY],
-      useFactory: (keys: JwtKeys, config: ConfigType<typeof authConfig>) => ({
+      inject: [JwtKeys],
+      useFactory: (keys: JwtKeys) => ({
         secret: keys.signingKey,
         signOptions: { algorithm: keys.algorithm },
-        verifyOptions: {
-          algorithms: [keys.algorithm],
-          issuer: config.issuer,
-          audience: config.audience,
-        },
       }),
     }),
   ],

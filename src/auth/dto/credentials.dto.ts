@@ -8,8 +8,6 @@ import {
   PASSWORD_MIN_LENGTH,
 } from './password.decorators';
 
-export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
-
 const normaliseEmail = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
 

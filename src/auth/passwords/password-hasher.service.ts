@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 
 /** OWASP's Argon2id parameters: 19 MiB of memory, two passes, one lane. */
@@ -15,12 +15,9 @@ export const ARGON2_OPTIONS = {
  * same parameters lets a sign-in for an unknown email do exactly the work of a wrong password.
  */
 @Injectable()
-export class PasswordHasher implements OnModuleInit {
-  private dummyHash?: Promise<string>;
-
-  onModuleInit(): void {
-    this.dummyHash = argon2.hash(randomBytes(32).toString('base64'), ARGON2_OPTIONS);
-  }
+export class PasswordHasher {
+  /** Made once at start-up, so the first unknown email costs the same as any other. */
+  private readonly dummyHash = argon2.hash(randomBytes(32).toString('base64'), ARGON2_OPTIONS);
 
   hash(password: string): Promise<string> {
     return argon2.hash(password, ARGON2_OPTIONS);
@@ -29,7 +26,6 @@ export class PasswordHasher implements OnModuleInit {
   /** Checks a password; with no stored hash, checks it against the dummy hash and fails. */
   async verify(storedHash: string | undefined, password: string): Promise<boolean> {
     if (storedHash === undefined) {
-      this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64'), ARGON2_OPTIONS);
       await argon2.verify(await this.dummyHash, password);
       return false;
     }

@@ -34,12 +34,17 @@ class CachingJwtStrategy extends Strategy {
   protected readonly verifiedTokens = new LRUCache<string, DecodedToken>({
     max: VERIFIED_TOKEN_CACHE_SIZE,
   });
+  /** The token of a request that missed the cache, until its verification succeeds. */
+  private readonly unverified = new WeakMap<object, string>();
 
   override authenticate(request: PassportRequest, options?: object): void {
     const token = extractBearer(request);
     const decoded = token ? this.verifiedTokens.get(token) : undefined;
     const exp = (decoded?.payload as { exp?: number } | undefined)?.exp;
     if (decoded === undefined || exp === undefined || exp + CLOCK_TOLERANCE <= Date.now() / 1000) {
+      if (token) {
+        this.unverified.set(request, token);
+      }
       super.authenticate(request, options);
       return;
     }
@@ -61,10 +66,12 @@ class CachingJwtStrategy extends Strategy {
     }
   }
 
+  /** Caches a token that jsonwebtoken just verified; a no-op for one that came from the cache. */
   protected remember(request: PassportRequest, decoded: DecodedToken): void {
-    const token = extractBearer(request);
+    const token = this.unverified.get(request);
     const exp = (decoded.payload as { exp: number }).exp;
     if (token) {
+      this.unverified.delete(request);
       this.verifiedTokens.set(token, decoded, {
         ttl: Math.max(1, (exp + CLOCK_TOLERANCE) * 1000 - Date.now()),
       });
