@@ -11,29 +11,56 @@ import {
   authConfig,
   DatabaseConfig,
   databaseConfig,
+  observabilityConfig,
   RateLimitConfig,
   rateLimitConfig,
+  redisConfig,
 } from './config/configuration';
 import { throttlerOptions } from './auth/rate-limit/rate-limit';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { dataSourceOptions } from './database/data-source-options';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, runMigrations } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './common/logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { REDIS, RedisModule } from './redis/redis.module';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type Redis from 'ioredis';
 import { UsersModule } from './users/users.module';
 
 @Module({
   imports: [
     ConfigModule.forRoot({
       isGlobal: true,
-      load: [appConfig, databaseConfig, authConfig, rateLimitConfig],
+      load: [
+        appConfig,
+        databaseConfig,
+        authConfig,
+        rateLimitConfig,
+        redisConfig,
+        observabilityConfig,
+      ],
       ignoreEnvFile: process.env.NODE_ENV === 'test',
     }),
     TypeOrmModule.forRootAsync({
       inject: [databaseConfig.KEY],
       useFactory: (database: DatabaseConfig) => dataSourceOptions(database),
+      dataSourceFactory: async (options) => {
+        const dataSource = await new DataSource(options!).initialize();
+        await runMigrations(dataSource);
+        return dataSource;
+      },
     }),
+    LoggingModule,
+    RedisModule,
+    MetricsModule,
     ThrottlerModule.forRootAsync({
-      inject: [rateLimitConfig.KEY],
-      useFactory: (config: RateLimitConfig) => throttlerOptions(config),
+      inject: [rateLimitConfig.KEY, REDIS],
+      // With Redis, every instance counts against the same limits.
+      useFactory: (config: RateLimitConfig, redis?: Redis) => ({
+        ...throttlerOptions(config),
+        storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,
+      }),
     }),
     UsersModule,
     AuthModule,

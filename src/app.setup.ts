@@ -7,6 +7,8 @@ import { ERROR_CODES, ErrorCode } from './common/errors/error-code';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { requestIdOf } from './common/logging/logging.module';
+import { MetricsService } from './metrics/metrics.service';
 import { RouteTable } from './common/http/route-table';
 import { AppConfig, appConfig, loadHttpConfig } from './config/configuration';
 import helmet from '@fastify/helmet';
@@ -26,6 +28,8 @@ export function createHttpAdapter(): FastifyAdapter {
     requestTimeout: http.requestTimeout * 1000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // Accepted from X-Request-Id when well-formed, otherwise generated; echoed and logged.
+    genReqId: requestIdOf,
     // Errors Fastify raises before routing (a malformed URL) get the same problem format.
     // Errors Node's HTTP parser raises before Fastify sees a request (oversized headers, a client
     // too slow to send them, garbage) are answered in the same format, then the socket closes.
@@ -100,6 +104,19 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   }
   const routes = app.get(RouteTable);
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+
+  // Counted by route template, so ids in paths never become label values.
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
 
   // JSON only: form and text bodies are refused with 415, and a parse error never echoes the body.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp, createHttpAdapter } from './app.setup';
 import { AppConfig, appConfig } from './config/configuration';
@@ -8,7 +9,9 @@ import { AppConfig, appConfig } from './config/configuration';
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(), {
     abortOnError: false,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   await configureApp(app);
   const { port, host } = app.get<AppConfig>(appConfig.KEY);
   await app.listen(port, host);

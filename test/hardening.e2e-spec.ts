@@ -11,6 +11,7 @@ import {
   uniqueEmail,
 } from './helpers/test-app';
 import { remint } from './helpers/tokens';
+import { sql } from './helpers/database';
 
 describe('security headers and CORS', () => {
   let t: TestApp;
@@ -224,12 +225,13 @@ describe('password hashes made with older parameters', () => {
         parallelism: 1,
       });
       const db = t.app.get(DataSource);
-      await db.query('UPDATE users SET password_hash = ? WHERE id = ?', [old, user.id]);
+      await sql(db, 'UPDATE users SET password_hash = ? WHERE id = ?', [old, user.id]);
       await t.http
         .post('/signin')
         .send({ email: user.email, password: DEFAULT_PASSWORD })
         .expect(200);
-      const [{ password_hash: stored }] = await db.query<{ password_hash: string }[]>(
+      const [{ password_hash: stored }] = await sql<{ password_hash: string }[]>(
+        db,
         'SELECT password_hash FROM users WHERE id = ?',
         [user.id],
       );

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { usingPostgres } from './helpers/database';
 import { createTestApp, TestApp } from './helpers/test-app';
 
 describe('GET /health', () => {
@@ -17,15 +18,30 @@ describe('GET /health', () => {
     expect(response.body.status).toBe('ok');
   });
 
-  it('should report readiness when the database answers', async () => {
+  it('should report readiness when the database (and Redis, when configured) answers', async () => {
     const response = await t.http.get('/health/ready').expect(200);
     expect(response.body.details.database.status).toBe('up');
+    expect(response.body.details.redis?.status).toBe(usingPostgres() ? 'up' : undefined);
   });
 
   it('should answer 503 service_unavailable once the database is gone', async () => {
     await t.app.get(DataSource).destroy();
     const response = await t.http.get('/health/ready').expect(503);
     expect(response.body.code).toBe('service_unavailable');
+    expect(response.body.detail).toBe('Not ready: database down');
     await t.http.get('/health/live').expect(200);
+  });
+});
+
+describe('GET /health/ready with Redis configured but unreachable', () => {
+  it('should answer 503 and name Redis as down', async () => {
+    const t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const response = await t.http.get('/health/ready').expect(503);
+      expect(response.body.code).toBe('service_unavailable');
+      expect(response.body.detail).toBe('Not ready: redis down');
+    } finally {
+      await t.close();
+    }
   });
 });

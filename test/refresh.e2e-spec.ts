@@ -9,6 +9,7 @@ import {
   TokenPair,
 } from './helpers/test-app';
 import { decodePayload } from './helpers/tokens';
+import { sql } from './helpers/database';
 
 async function refresh(t: TestApp, refreshToken: string) {
   return t.http.post('/refresh').set(bearer(refreshToken));
@@ -85,9 +86,10 @@ describe('POST /refresh', () => {
   it('should refuse a session past its absolute expiry', async () => {
     const user = await signedInUser(t.http);
     const sid = decodePayload(user.tokens.access_token).sid as string;
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE sessions SET expires_at = ? WHERE id = ?`, ['2000-01-01 00:00:00.000', sid]);
+    await sql(t.app.get(DataSource), `UPDATE sessions SET expires_at = ? WHERE id = ?`, [
+      '2000-01-01 00:00:00.000',
+      sid,
+    ]);
     const response = await refresh(t, user.tokens.refresh_token);
     expect(response.status).toBe(401);
     expect(response.body.code).toBe('session_expired');
@@ -97,12 +99,10 @@ describe('POST /refresh', () => {
     const user = await signedInUser(t.http);
     const sid = decodePayload(user.tokens.access_token).sid as string;
     const sessionEnd = new Date(Date.now() + 120_000);
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE sessions SET expires_at = ? WHERE id = ?`, [
-        sessionEnd.toISOString().replace('T', ' ').replace('Z', ''),
-        sid,
-      ]);
+    await sql(t.app.get(DataSource), `UPDATE sessions SET expires_at = ? WHERE id = ?`, [
+      sessionEnd.toISOString().replace('T', ' ').replace('Z', ''),
+      sid,
+    ]);
     const response = await refresh(t, user.tokens.refresh_token);
     expect(response.status).toBe(200);
     const exp = decodePayload(response.body.access_token as string).exp as number;
@@ -114,9 +114,10 @@ describe('POST /refresh', () => {
   it('should refuse a session idle for longer than the idle timeout', async () => {
     const user = await signedInUser(t.http);
     const sid = decodePayload(user.tokens.access_token).sid as string;
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE sessions SET last_used_at = ? WHERE id = ?`, ['2000-01-01 00:00:00.000', sid]);
+    await sql(t.app.get(DataSource), `UPDATE sessions SET last_used_at = ? WHERE id = ?`, [
+      '2000-01-01 00:00:00.000',
+      sid,
+    ]);
     const response = await refresh(t, user.tokens.refresh_token);
     expect(response.body.code).toBe('session_expired');
   });
@@ -163,9 +164,10 @@ describe('POST /refresh', () => {
     it('should still be bounded by the session absolute expiry', async () => {
       const user = await signedInUser(t.http);
       const sid = decodePayload(user.tokens.access_token).sid as string;
-      await t.app
-        .get(DataSource)
-        .query(`UPDATE sessions SET expires_at = ? WHERE id = ?`, ['2000-01-01 00:00:00.000', sid]);
+      await sql(t.app.get(DataSource), `UPDATE sessions SET expires_at = ? WHERE id = ?`, [
+        '2000-01-01 00:00:00.000',
+        sid,
+      ]);
       const response = await refresh(t, user.tokens.access_token);
       expect(response.body.code).toBe('session_expired');
     });

@@ -1,15 +1,16 @@
 import { DataSource } from 'typeorm';
+import { DatabaseConfig, loadDatabaseConfig } from '../src/config/configuration';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { sql, storeEnv } from './helpers/database';
 
 /** The migrations, not synchronize, define the schema: they must match the entities exactly. */
 describe('database schema', () => {
+  let config: DatabaseConfig;
   let dataSource: DataSource;
 
   beforeEach(async () => {
-    dataSource = new DataSource({
-      ...dataSourceOptions({ path: ':memory:' }),
-      migrationsRun: false,
-    });
+    config = loadDatabaseConfig(await storeEnv(':memory:'));
+    dataSource = new DataSource(dataSourceOptions(config));
     await dataSource.initialize();
   });
 
@@ -30,21 +31,25 @@ describe('database schema', () => {
       await dataSource.undoLastMigration();
     }
     const tables = await dataSource.query<{ name: string }[]>(
-      `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('migrations', 'sqlite_sequence')`,
+      dataSource.options.type === 'postgres'
+        ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'migrations'`
+        : `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('migrations', 'sqlite_sequence')`,
     );
     expect(tables).toEqual([]);
   });
 
   it('should keep users and their sessions through every later migration', async () => {
-    const [first, ...later] = dataSourceOptions({ path: ':memory:' }).migrations as (new () => {
+    const [first, ...later] = dataSourceOptions(config).migrations as (new () => {
       up(runner: unknown): Promise<void>;
     })[];
     const runner = dataSource.createQueryRunner();
     await new first().up(runner);
-    await runner.query(
+    await sql(
+      dataSource,
       `INSERT INTO users (id, email, password_hash, created_at) VALUES ('u1', 'a@b.co', 'h', '2026-01-01 00:00:00.000')`,
     );
-    await runner.query(
+    await sql(
+      dataSource,
       `INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at, expires_at) VALUES ('s1', 'u1', 'x', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '2027-01-01 00:00:00.000')`,
     );
     for (const migration of later) {
@@ -56,6 +61,6 @@ describe('database schema', () => {
   });
 
   it('should keep synchronize off', () => {
-    expect(dataSourceOptions({ path: ':memory:' }).synchronize).toBe(false);
+    expect(dataSourceOptions(config).synchronize).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RateLimitGuard } from './rate-limit/rate-limit';
+import { RevocationCheck } from './revocation/revocation-check';
 import { RevokedToken } from './revoked-tokens/revoked-token.entity';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { Session } from './sessions/session.entity';
@@ -46,6 +47,7 @@ import { JwtKeysModule } from './tokens/jwt-keys.module';
     PasswordHasher,
     SessionsService,
     RevokedTokensService,
+    RevocationCheck,
     AccessTokenService,
     JwtStrategy,
     ExpiredRowsPurger,

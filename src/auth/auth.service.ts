@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppException } from '../common/errors/app.exception';
 import { authConfig } from '../config/configuration';
+import { MetricsService } from '../metrics/metrics.service';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import { UsersService } from '../users/users.service';
 import type { SignInDto, SignUpDto } from './dto/credentials.dto';
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly revokedTokens: RevokedTokensService,
     private readonly accessTokens: AccessTokenService,
     private readonly failedSignins: FailedSigninLimiter,
+    private readonly metrics: MetricsService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -36,14 +38,21 @@ export class AuthService {
    * same answer), then opens a session.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    this.failedSignins.assertAllowed(dto.email, client.ip);
+    return this.counted(
+      (outcome) => this.metrics.signin(outcome),
+      () => this.signInOnce(dto, client),
+    );
+  }
+
+  private async signInOnce(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
+    await this.failedSignins.assertAllowed(dto.email, client.ip);
     const user = await this.users.findByEmailWithPassword(dto.email);
     const valid = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !valid) {
-      this.failedSignins.recordFailure(dto.email, client.ip);
+      await this.failedSignins.recordFailure(dto.email, client.ip);
       throw new AppException('invalid_credentials', 'The email or password is incorrect');
     }
-    this.failedSignins.recordSuccess(dto.email, client.ip);
+    await this.failedSignins.recordSuccess(dto.email, client.ip);
     if (this.passwords.needsRehash(user.passwordHash)) {
       await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
     }
@@ -56,6 +65,13 @@ export class AuthService {
    * (spending it) for a new pair in the same session.
    */
   async refresh(credential: string): Promise<TokenPairResponseDto> {
+    return this.counted(
+      (outcome) => this.metrics.refresh(outcome),
+      () => this.refreshOnce(credential),
+    );
+  }
+
+  private async refreshOnce(credential: string): Promise<TokenPairResponseDto> {
     if (looksLikeJwt(credential)) {
       return this.exchangeAccessToken(credential);
     }
@@ -93,6 +109,21 @@ export class AuthService {
     }
     const refreshToken = await this.sessions.restartChain(session);
     return this.tokenPair({ id: claims.sub, email: claims.email }, session, refreshToken);
+  }
+
+  /** Runs `attempt` and counts its outcome: `success`, or the error code it failed with. */
+  private async counted<T>(
+    count: (outcome: string) => void,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await attempt();
+      count('success');
+      return result;
+    } catch (error) {
+      count(MetricsService.outcomeOf(error));
+      throw error;
+    }
   }
 
   private tokenPair(

@@ -38,8 +38,30 @@ export interface RateLimitConfig {
 }
 
 export interface DatabaseConfig {
-  /** SQLite file, or `:memory:`. */
+  /** SQLite file, or `:memory:`; its folder also keeps a generated development secret. */
   path: string;
+  /** PostgreSQL connection URL (DATABASE_URL); without it the SQLite file is the database. */
+  url?: string;
+  /** PostgreSQL schema holding the tables. */
+  schema: string;
+  /** Connections per instance to PostgreSQL. */
+  poolSize: number;
+}
+
+export interface RedisConfig {
+  /** REDIS_URL; without it, rate-limit counters stay in each process. */
+  url?: string;
+  /** Prefix of every key this service writes, so that one Redis can serve several deployments. */
+  keyPrefix: string;
+}
+
+export interface ObservabilityConfig {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string;
+  /** Serve Prometheus metrics at /metrics. */
+  metricsEnabled: boolean;
+  /** When set, /metrics asks for `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }
 
 export type JwtAlgorithm = 'HS256' | 'ES256' | 'RS256';
@@ -113,7 +135,52 @@ export function loadRateLimitConfig(env: Env): RateLimitConfig {
 }
 
 export function loadDatabaseConfig(env: Env): DatabaseConfig {
-  return { path: new EnvReader(env).string('DB_PATH', './data/auth.sqlite', 4096) };
+  const read = new EnvReader(env);
+  const url = read.raw('DATABASE_URL')?.trim();
+  if (url !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(url)) {
+    // The URL may hold a password: it is never echoed.
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  const schema = read.string('DATABASE_SCHEMA', 'public', 63);
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new ConfigError('DATABASE_SCHEMA', 'must be a lower-case SQL identifier');
+  }
+  return {
+    path: read.string('DB_PATH', './data/auth.sqlite', 4096),
+    url,
+    schema,
+    poolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+  };
+}
+
+export function loadRedisConfig(env: Env): RedisConfig {
+  const read = new EnvReader(env);
+  const url = read.raw('REDIS_URL')?.trim();
+  if (url !== undefined && !/^rediss?:\/\/[^\s]+$/.test(url)) {
+    throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+  return { url, keyPrefix: read.string('REDIS_KEY_PREFIX', 'nest-jwt-auth:', 128) };
+}
+
+export function loadObservabilityConfig(env: Env): ObservabilityConfig {
+  const read = new EnvReader(env);
+  const metricsToken = read.raw('METRICS_TOKEN')?.trim();
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters long');
+  }
+  return {
+    logLevel: read.oneOf('LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
+    metricsEnabled: read.boolean('METRICS_ENABLED', true),
+    metricsToken,
+  };
 }
 
 export function loadAuthConfig(env: Env): AuthConfig {
@@ -196,4 +263,8 @@ function readPrivateKey(read: EnvReader, algorithm: JwtAlgorithm): string {
 export const appConfig = registerAs('app', () => loadAppConfig(process.env));
 export const databaseConfig = registerAs('database', () => loadDatabaseConfig(process.env));
 export const rateLimitConfig = registerAs('rateLimit', () => loadRateLimitConfig(process.env));
+export const redisConfig = registerAs('redis', () => loadRedisConfig(process.env));
+export const observabilityConfig = registerAs('observability', () =>
+  loadObservabilityConfig(process.env),
+);
 export const authConfig = registerAs('auth', () => loadAuthConfig(process.env));

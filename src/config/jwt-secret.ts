@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { ConfigError } from './config.error';
@@ -87,11 +87,25 @@ function developmentSecret(dbPath: string): Buffer {
       logger.warn(`JWT_SECRET is not set: using the development secret kept in ${file}`);
       return Buffer.from(stored, 'utf8');
     }
+    unlinkSync(file);
   }
   mkdirSync(dirname(file), { recursive: true });
+  // Written aside, then linked into place: several processes starting at once (cluster workers,
+  // two local instances) agree on the first secret linked, and none reads a half-written file.
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, `${secret}\n`, { mode: 0o600 });
+  try {
+    linkSync(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+    logger.warn(`JWT_SECRET is not set: using the development secret kept in ${file}`);
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+  } finally {
+    unlinkSync(draft);
+  }
   logger.warn(`JWT_SECRET is not set: generated a development secret and kept it in ${file}`);
   return Buffer.from(secret, 'utf8');
 }

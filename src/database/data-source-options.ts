@@ -1,30 +1,88 @@
-import { DataSourceOptions } from 'typeorm';
+import { defaults as pgDefaults, types as pgTypes } from 'pg';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { RevokedToken } from '../auth/revoked-tokens/revoked-token.entity';
 import { Session } from '../auth/sessions/session.entity';
 import type { DatabaseConfig } from '../config/configuration';
 import { User } from '../users/user.entity';
-import { MIGRATIONS } from './migrations';
+import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from './migrations';
 
 export const ENTITIES = [User, Session, RevokedToken];
 
+/** PostgreSQL's OID of `timestamp without time zone`. */
+const TIMESTAMP_OID = 1114;
+
+/** Any 64-bit number of our own; instances starting together queue on it to migrate one by one. */
+const MIGRATION_LOCK_KEY = 7_270_305_818_411;
+
+/** True when the service runs on PostgreSQL: state is then shared by every instance. */
+export const isShared = (config: DatabaseConfig) => config.url !== undefined;
+
 /**
  * The one description of the database, used by the app, the tests and the TypeORM CLI
- * (ormconfig.ts). The schema changes only through migrations, which run at start-up.
+ * (ormconfig.ts): PostgreSQL when DATABASE_URL is set, otherwise the SQLite file at DB_PATH. The
+ * schema changes only through the dialect's migrations, which `runMigrations` applies at start-up.
  */
 export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
-  return {
-    type: 'better-sqlite3',
-    database: config.path,
+  const common = {
     entities: ENTITIES,
-    migrations: MIGRATIONS,
-    migrationsRun: true,
+    migrationsRun: false,
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: false,
+  } as const;
+  if (config.url !== undefined) {
+    // Timestamps are stored as UTC in `timestamp` columns: written and read as UTC whatever the
+    // time zone of the host, so instances in different zones agree.
+    pgDefaults.parseInputDatesAsUTC = true;
+    return {
+      ...common,
+      type: 'postgres',
+      url: config.url,
+      schema: config.schema,
+      migrations: POSTGRES_MIGRATIONS,
+      poolSize: config.poolSize,
+      extra: {
+        options: `-c search_path=${config.schema}`,
+        types: {
+          getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+            oid === TIMESTAMP_OID && format !== 'binary'
+              ? (text: string) => new Date(`${text.replace(' ', 'T')}Z`)
+              : (pgTypes.getTypeParser as (oid: number, format?: string) => unknown)(oid, format),
+        },
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.path,
+    migrations: SQLITE_MIGRATIONS,
     enableWAL: config.path !== ':memory:',
     timeout: 5000,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('synchronous = NORMAL');
     },
   };
+}
+
+/**
+ * Applies pending migrations. On PostgreSQL an advisory lock makes instances that start together
+ * take turns: the first migrates, the others wait, then find nothing left to do.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations();
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await dataSource.runMigrations();
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
 }

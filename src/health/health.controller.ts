@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -7,7 +7,9 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
+import { AppException } from '../common/errors/app.exception';
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
+import { RedisHealthIndicator } from './redis.health';
 
 @ApiTags('health')
 @Public()
@@ -16,6 +18,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
   ) {}
 
   @Get('live')
@@ -27,10 +30,22 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers' })
+  @ApiOperation({ summary: 'Readiness: the database answers, and Redis when configured' })
   @ApiOkResponse({ description: 'Ready' })
   @ApiProblemResponses({ 503: 'A dependency is down (`service_unavailable`)' })
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]);
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database', { timeout: 1000 }),
+        ...(this.redis.configured ? [() => this.redis.pingCheck('redis', 1000)] : []),
+      ]);
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException) {
+        // Name what is down (never how it is reached) so that an operator knows where to look.
+        const down = Object.keys((error.getResponse() as HealthCheckResult).error ?? {});
+        throw new AppException('service_unavailable', `Not ready: ${down.join(', ')} down`);
+      }
+      throw error;
+    }
   }
 }

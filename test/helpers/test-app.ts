@@ -5,6 +5,7 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createHttpAdapter } from '../../src/app.setup';
+import { storeEnv } from './database';
 
 export const TEST_ISSUER = 'test-issuer';
 export const TEST_AUDIENCE = 'test-audience';
@@ -18,13 +19,16 @@ export interface TestApp {
 }
 
 /**
- * Starts the real AppModule with the same configureApp() as main.ts, on a fresh in-memory SQLite
- * database built by the migrations. `env` overrides any variable (e.g. DB_PATH for a file).
+ * Starts the real AppModule with the same configureApp() as main.ts, on a fresh database built by
+ * the migrations: in-memory SQLite, or its own PostgreSQL schema under `npm run test:pg`. `env`
+ * overrides any variable (DB_PATH names a database to come back to after a restart).
  */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
-    DB_PATH: ':memory:',
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    LOG_LEVEL: 'silent',
     JWT_SECRET: randomBytes(48).toString('base64url'),
     JWT_ISSUER: TEST_ISSUER,
     JWT_AUDIENCE: TEST_AUDIENCE,
@@ -34,6 +38,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     RATE_LIMIT_ENABLED: 'false',
     CORS_ORIGINS: '',
     TRUST_PROXY: 'false',
+    ...(await storeEnv(env.DB_PATH ?? ':memory:')),
     ...env,
   };
   Object.assign(process.env, fullEnv);

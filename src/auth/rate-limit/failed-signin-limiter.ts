@@ -1,70 +1,165 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { AppException } from '../../common/errors/app.exception';
 import { rateLimitConfig } from '../../config/configuration';
+import { REDIS } from '../../redis/redis.module';
+
+/** The most times in a row a lock doubles: a lock lasts at most 2^(4-1) = 8 windows. */
+const MAX_STRIKES = 4;
 
 interface Failures {
   count: number;
   /** When the current window (or lock) ends, ms since the epoch. */
   until: number;
-  /** How many times in a row the limit was reached; each doubles the lock, up to 8x. */
+  /** How many times in a row the limit was reached; each doubles the lock. */
   strikes: number;
+}
+
+/** Where failure records live: this process, or Redis when instances must count together. */
+interface FailureStore {
+  /** Milliseconds left of the lock on `key`; 0 when it may try. */
+  lockedFor(key: string, limit: number): Promise<number>;
+  recordFailure(key: string, limit: number, windowMs: number): Promise<void>;
+  clear(key: string): Promise<void>;
+}
+
+/** Applies one failure to a record: the rule both stores follow (Redis in Lua, below). */
+function nextRecord(record: Failures | undefined, now: number, limit: number, windowMs: number) {
+  const current =
+    record && now < record.until
+      ? { ...record }
+      : { count: 0, until: now + windowMs, strikes: record?.strikes ?? 0 };
+  current.count += 1;
+  if (current.count >= limit) {
+    current.strikes = Math.min(current.strikes + 1, MAX_STRIKES);
+    current.until = now + windowMs * 2 ** (current.strikes - 1);
+  }
+  return current;
+}
+
+class MemoryFailureStore implements FailureStore {
+  private readonly failures = new LRUCache<string, Failures>({ max: 100_000 });
+
+  lockedFor(key: string, limit: number): Promise<number> {
+    const record = this.failures.get(key);
+    const left = record && record.count >= limit ? record.until - Date.now() : 0;
+    return Promise.resolve(Math.max(0, left));
+  }
+
+  recordFailure(key: string, limit: number, windowMs: number): Promise<void> {
+    this.failures.set(key, nextRecord(this.failures.get(key), Date.now(), limit, windowMs));
+    return Promise.resolve();
+  }
+
+  clear(key: string): Promise<void> {
+    this.failures.delete(key);
+    return Promise.resolve();
+  }
+}
+
+/** Redis' own clock, so that instances whose clocks differ still agree on when a lock ends. */
+const REDIS_NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const LOCKED_FOR = `${REDIS_NOW}
+local r = redis.call('HMGET', KEYS[1], 'count', 'until')
+local count = tonumber(r[1]) or 0
+local untilAt = tonumber(r[2]) or 0
+if count >= tonumber(ARGV[1]) and now < untilAt then return untilAt - now end
+return 0`;
+
+const RECORD_FAILURE = `${REDIS_NOW}
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local r = redis.call('HMGET', KEYS[1], 'count', 'until', 'strikes')
+local count = tonumber(r[1]) or 0
+local untilAt = tonumber(r[2]) or 0
+local strikes = tonumber(r[3]) or 0
+if now >= untilAt then
+  count = 0
+  untilAt = now + window
+end
+count = count + 1
+if count >= limit then
+  strikes = math.min(strikes + 1, ${MAX_STRIKES})
+  untilAt = now + window * 2 ^ (strikes - 1)
+end
+redis.call('HSET', KEYS[1], 'count', count, 'until', untilAt, 'strikes', strikes)
+redis.call('PEXPIREAT', KEYS[1], untilAt + window * ${2 ** (MAX_STRIKES - 1)})
+return count`;
+
+class RedisFailureStore implements FailureStore {
+  constructor(private readonly redis: Redis) {}
+
+  async lockedFor(key: string, limit: number): Promise<number> {
+    return Number(await this.redis.eval(LOCKED_FOR, 1, RedisFailureStore.key(key), limit));
+  }
+
+  async recordFailure(key: string, limit: number, windowMs: number): Promise<void> {
+    await this.redis.eval(RECORD_FAILURE, 1, RedisFailureStore.key(key), limit, windowMs);
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.redis.del(RedisFailureStore.key(key));
+  }
+
+  /** Hashed: Redis never holds an email address. */
+  private static key(key: string): string {
+    return `signin-failures:${createHash('sha256').update(key).digest('base64url')}`;
+  }
 }
 
 /**
  * Failed sign-ins per account *and client address*: after `RATE_LIMIT_SIGNIN_FAILURES` failures in
  * the window, that address may not try that account again until the lock ends, and each further
  * lock lasts twice as long (up to 8 windows). Keying by address too means an attacker locks only
- * themselves out: the owner, elsewhere, can still sign in. A success clears the record.
+ * themselves out: the owner, elsewhere, can still sign in. A success clears the record. With
+ * REDIS_URL the records are shared, so attempts count on every instance together.
  */
 @Injectable()
 export class FailedSigninLimiter {
-  private readonly failures = new LRUCache<string, Failures>({ max: 100_000 });
+  private readonly store: FailureStore;
 
   constructor(
     @Inject(rateLimitConfig.KEY) private readonly config: ConfigType<typeof rateLimitConfig>,
-  ) {}
+    @Optional() @Inject(REDIS) redis?: Redis,
+  ) {
+    this.store = redis ? new RedisFailureStore(redis) : new MemoryFailureStore();
+  }
 
-  assertAllowed(email: string, ip: string | undefined, now = Date.now()): void {
-    const record = this.failures.get(FailedSigninLimiter.key(email, ip));
-    if (
-      this.config.enabled &&
-      record &&
-      record.count >= this.config.signinFailures &&
-      now < record.until
-    ) {
+  async assertAllowed(account: string, ip: string | undefined): Promise<void> {
+    if (!this.config.enabled) {
+      return;
+    }
+    const left = await this.store.lockedFor(
+      FailedSigninLimiter.key(account, ip),
+      this.config.signinFailures,
+    );
+    if (left > 0) {
       throw new AppException(
         'rate_limited',
         'Too many failed sign-ins for this account; try again later',
-        {
-          headers: { 'Retry-After': String(Math.ceil((record.until - now) / 1000)) },
-        },
+        { headers: { 'Retry-After': String(Math.ceil(left / 1000)) } },
       );
     }
   }
 
-  recordFailure(email: string, ip: string | undefined, now = Date.now()): void {
-    const key = FailedSigninLimiter.key(email, ip);
-    const windowMs = this.config.failureWindow * 1000;
-    const record = this.failures.get(key);
-    const current =
-      record && now < record.until
-        ? record
-        : { count: 0, until: now + windowMs, strikes: record?.strikes ?? 0 };
-    current.count += 1;
-    if (current.count >= this.config.signinFailures) {
-      current.strikes = Math.min(current.strikes + 1, 4);
-      current.until = now + windowMs * 2 ** (current.strikes - 1);
-    }
-    this.failures.set(key, current);
+  recordFailure(account: string, ip: string | undefined): Promise<void> {
+    return this.store.recordFailure(
+      FailedSigninLimiter.key(account, ip),
+      this.config.signinFailures,
+      this.config.failureWindow * 1000,
+    );
   }
 
-  recordSuccess(email: string, ip: string | undefined): void {
-    this.failures.delete(FailedSigninLimiter.key(email, ip));
+  recordSuccess(account: string, ip: string | undefined): Promise<void> {
+    return this.store.clear(FailedSigninLimiter.key(account, ip));
   }
 
-  private static key(email: string, ip: string | undefined): string {
-    return `${email}\n${ip ?? ''}`;
+  private static key(account: string, ip: string | undefined): string {
+    return `${account}\n${ip ?? ''}`;
   }
 }

@@ -1,7 +1,11 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, MoreThan, Repository } from 'typeorm';
 import { isUniqueViolation } from '../../common/database/unique-violation';
+import { databaseConfig } from '../../config/configuration';
+import { isShared } from '../../database/data-source-options';
+import { MetricsService } from '../../metrics/metrics.service';
 import { IdFilter } from '../revocation/id-filter';
 import { CLOCK_TOLERANCE } from '../tokens/access-token.service';
 import { RevokedToken } from './revoked-token.entity';
@@ -15,20 +19,27 @@ const LOAD_BATCH = 50_000;
  * still pass verification. The filter is loaded at start-up and updated before each write, so a
  * `jti` it does not know is certainly not revoked and costs no query; the rare `jti` it might know
  * is confirmed in the table. This holds while this process is the only writer: the embedded
- * SQLite set-up, one instance per database file.
+ * SQLite set-up, one instance per database file. On PostgreSQL other instances write too, so there
+ * is no filter and every check reads the table.
  */
 @Injectable()
 export class RevokedTokensService implements OnModuleInit {
-  private readonly filter = new IdFilter();
+  private readonly filter?: IdFilter;
 
-  constructor(@InjectRepository(RevokedToken) private readonly revoked: Repository<RevokedToken>) {}
+  constructor(
+    @InjectRepository(RevokedToken) private readonly revoked: Repository<RevokedToken>,
+    @Inject(databaseConfig.KEY) database: ConfigType<typeof databaseConfig>,
+    private readonly metrics: MetricsService,
+  ) {
+    this.filter = isShared(database) ? undefined : new IdFilter();
+  }
 
   async onModuleInit(): Promise<void> {
     await this.reloadFilter();
   }
 
   async isRevoked(jti: string): Promise<boolean> {
-    if (!this.filter.mightContain(jti)) {
+    if (this.filter && !this.filter.mightContain(jti)) {
       return false;
     }
     return this.revoked.existsBy({ jti });
@@ -47,7 +58,7 @@ export class RevokedTokensService implements OnModuleInit {
     reason: RevocationReason,
     now = new Date(),
   ): Promise<boolean> {
-    this.filter.add(token.jti);
+    this.filter?.add(token.jti);
     try {
       await this.revoked.insert({
         jti: token.jti,
@@ -56,6 +67,7 @@ export class RevokedTokensService implements OnModuleInit {
         revokedAt: now,
         expiresAt: token.expiresAt,
       });
+      this.metrics.revoked('token', reason);
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -73,8 +85,8 @@ export class RevokedTokensService implements OnModuleInit {
   }
 
   /** Loads every `jti` whose token could still be presented, in batches ordered by key. */
-  private reloadFilter(since = new Date(Date.now() - CLOCK_TOLERANCE * 1000)): Promise<void> {
-    return this.filter.rebuild(async (add) => {
+  private async reloadFilter(since = new Date(Date.now() - CLOCK_TOLERANCE * 1000)): Promise<void> {
+    await this.filter?.rebuild(async (add) => {
       let after = '';
       for (;;) {
         const rows = await this.revoked

@@ -4,7 +4,9 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { AppException } from '../../common/errors/app.exception';
-import { authConfig } from '../../config/configuration';
+import { authConfig, databaseConfig } from '../../config/configuration';
+import { isShared } from '../../database/data-source-options';
+import { MetricsService } from '../../metrics/metrics.service';
 import { IdFilter } from '../revocation/id-filter';
 import { CLOCK_TOLERANCE } from '../tokens/access-token.service';
 import { JwtKeys } from '../tokens/jwt-keys';
@@ -37,18 +39,23 @@ export const REUSE_DETECTION_DEPTH = 64;
 /**
  * Sessions and their refresh-token chains. Revoked session ids are also kept in an in-memory
  * filter (loaded at start-up, updated before each revocation), so the check on every request
- * costs a query only for the rare id the filter might know. Expiry needs no check there: an
+ * costs a query only for the rare id the filter might know (on PostgreSQL, shared with other
+ * instances, there is no filter: see RevokedTokensService). Expiry needs no check there: an
  * access token never outlives its session (see `accessTokenLifetime`).
  */
 @Injectable()
 export class SessionsService implements OnModuleInit {
-  private readonly revokedFilter = new IdFilter();
+  private readonly revokedFilter?: IdFilter;
 
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+    @Inject(databaseConfig.KEY) database: ConfigType<typeof databaseConfig>,
     private readonly keys: JwtKeys,
-  ) {}
+    private readonly metrics: MetricsService,
+  ) {
+    this.revokedFilter = isShared(database) ? undefined : new IdFilter();
+  }
 
   async onModuleInit(): Promise<void> {
     await this.reloadRevokedFilter();
@@ -81,7 +88,7 @@ export class SessionsService implements OnModuleInit {
    * request: answered from memory unless the filter might know the id.
    */
   async isRevoked(id: string): Promise<boolean> {
-    if (!this.revokedFilter.mightContain(id)) {
+    if (this.revokedFilter && !this.revokedFilter.mightContain(id)) {
       return false;
     }
     const session = await this.sessions.findOne({
@@ -225,12 +232,13 @@ export class SessionsService implements OnModuleInit {
     const ids = (await this.listActive(userId, now))
       .map((session) => session.id)
       .filter((id) => id !== keep);
-    ids.forEach((id) => this.revokedFilter.add(id));
+    ids.forEach((id) => this.revokedFilter?.add(id));
     if (ids.length > 0) {
       await this.sessions.update(
         { id: In(ids), revokedAt: IsNull() },
         { revokedAt: now, revokedReason: reason },
       );
+      this.metrics.revoked('session', reason, ids.length);
     }
     return ids.length;
   }
@@ -255,11 +263,14 @@ export class SessionsService implements OnModuleInit {
   }
 
   async revoke(id: string, reason: string, now = new Date()): Promise<void> {
-    this.revokedFilter.add(id);
-    await this.sessions.update(
+    this.revokedFilter?.add(id);
+    const result = await this.sessions.update(
       { id, revokedAt: IsNull() },
       { revokedAt: now, revokedReason: reason },
     );
+    if (result.affected === 1) {
+      this.metrics.revoked('session', reason);
+    }
   }
 
   /** Deletes sessions that ended more than a day ago, then rebuilds the filter. */
@@ -271,9 +282,9 @@ export class SessionsService implements OnModuleInit {
   }
 
   /** Only sessions revoked recently enough that one of their access tokens may still be live. */
-  private reloadRevokedFilter(now = new Date()): Promise<void> {
+  private async reloadRevokedFilter(now = new Date()): Promise<void> {
     const since = new Date(now.getTime() - (this.config.accessTtl + CLOCK_TOLERANCE) * 1000);
-    return this.revokedFilter.rebuild(async (add) => {
+    await this.revokedFilter?.rebuild(async (add) => {
       const rows = await this.sessions.find({
         where: { revokedAt: MoreThan(since) },
         select: { id: true },

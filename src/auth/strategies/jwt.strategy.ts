@@ -5,8 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy, StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppException } from '../../common/errors/app.exception';
 import type { AuthenticatedUser } from '../authenticated-user';
-import { RevokedTokensService } from '../revoked-tokens/revoked-tokens.service';
-import { SessionsService } from '../sessions/sessions.service';
+import { RevocationCheck } from '../revocation/revocation-check';
 import { AccessTokenService, CLOCK_TOLERANCE } from '../tokens/access-token.service';
 
 interface DecodedToken {
@@ -89,8 +88,7 @@ class CachingJwtStrategy extends Strategy {
 export class JwtStrategy extends PassportStrategy(CachingJwtStrategy, 'jwt') {
   constructor(
     private readonly accessTokens: AccessTokenService,
-    private readonly revokedTokens: RevokedTokensService,
-    private readonly sessions: SessionsService,
+    private readonly revocations: RevocationCheck,
   ) {
     const options: StrategyOptionsWithRequest = {
       jwtFromRequest: extractBearer,
@@ -117,10 +115,11 @@ export class JwtStrategy extends PassportStrategy(CachingJwtStrategy, 'jwt') {
   async validate(request: PassportRequest, decoded: DecodedToken): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.checkDecoded(decoded);
     this.remember(request, decoded);
-    if (await this.revokedTokens.isRevoked(claims.jti)) {
+    const revocation = await this.revocations.find(claims.jti, claims.sid);
+    if (revocation === 'token_revoked') {
       throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
     }
-    if (await this.sessions.isRevoked(claims.sid)) {
+    if (revocation === 'session_revoked') {
       throw AppException.rejectedToken('session_revoked', 'The session has been revoked');
     }
     return {

@@ -1,10 +1,17 @@
-import { InitialSchema1795664199104 } from './1795664199104-initial-schema';
-import { AccountDeletion1795667967007 } from './1795667967007-account-deletion';
-import { RetiredRefreshChain1795669000000 } from './1795669000000-retired-refresh-chain';
+import { PostgresInitialSchema1795700000000 } from './postgres/1795700000000-initial-schema';
+import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
+import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
+import { RetiredRefreshChain1795669000000 } from './sqlite/1795669000000-retired-refresh-chain';
 
-/** Every migration, oldest first. Listed explicitly so the build output never matters. */
-export const MIGRATIONS = [
+/**
+ * Every migration of each dialect, oldest first. Listed explicitly so the build output never
+ * matters. Each dialect keeps its own set: SQLite's history has to rebuild tables that PostgreSQL
+ * alters in place, and a schema change lands in both sets in the same commit.
+ */
+export const SQLITE_MIGRATIONS = [
   InitialSchema1795664199104,
   AccountDeletion1795667967007,
   RetiredRefreshChain1795669000000,
 ];
+
+export const POSTGRES_MIGRATIONS = [PostgresInitialSchema1795700000000];

@@ -1,0 +1,49 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Headers, Inject, NotFoundException, Res } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/decorators/public.decorator';
+import { AppException } from '../common/errors/app.exception';
+import { observabilityConfig } from '../config/configuration';
+import { MetricsService } from './metrics.service';
+
+/**
+ * Prometheus metrics of this instance. Scrape every instance; with METRICS_TOKEN set the scraper
+ * sends it as a bearer token. Not part of the public API, so not in the OpenAPI document.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  private readonly token?: Buffer;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    @Inject(observabilityConfig.KEY)
+    private readonly config: ConfigType<typeof observabilityConfig>,
+  ) {
+    this.token = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : undefined;
+  }
+
+  @Get()
+  async scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!this.config.metricsEnabled) {
+      throw new NotFoundException();
+    }
+    if (this.token) {
+      const given = Buffer.from(authorization ?? '');
+      if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) {
+        throw new AppException(
+          authorization ? 'invalid_token' : 'token_missing',
+          'Send the metrics token as a bearer token',
+        );
+      }
+    }
+    const body = await this.metrics.registry.metrics();
+    await reply.header('Content-Type', this.metrics.registry.contentType).send(body);
+  }
+}

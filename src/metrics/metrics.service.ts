@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Every label value below comes from a fixed set (route templates, error codes), never from input. */
+@Injectable()
+export class MetricsService {
+  /** One registry per app, so that several apps in one process (the tests) keep apart. */
+  readonly registry = new Registry();
+
+  private readonly requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to answering it, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  private readonly signins = new Counter({
+    name: 'auth_signins_total',
+    help: 'Sign-in attempts by outcome: success, or the error code returned',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly refreshes = new Counter({
+    name: 'auth_refreshes_total',
+    help: 'Token refreshes by outcome: success, or the error code returned',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reuseDetections = new Counter({
+    name: 'auth_refresh_reuse_detected_total',
+    help: 'Spent refresh (or exchanged access) tokens presented again; each revoked its session',
+    registers: [this.registry],
+  });
+
+  private readonly revocations = new Counter({
+    name: 'auth_revocations_total',
+    help: 'Revocations by what was revoked (token or session) and why',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
+  signin(outcome: string): void {
+    this.signins.inc({ outcome });
+  }
+
+  refresh(outcome: string): void {
+    this.refreshes.inc({ outcome });
+  }
+
+  revoked(kind: 'token' | 'session', reason: string, count = 1): void {
+    if (reason === 'reuse_detected') {
+      this.reuseDetections.inc();
+    }
+    this.revocations.inc({ kind, reason }, count);
+  }
+
+  /** The outcome label of a failed attempt: its stable error code, or `error`. */
+  static outcomeOf(error: unknown): string {
+    const code = (error as { code?: unknown })?.code;
+    return typeof code === 'string' && /^[a-z_]{1,40}$/.test(code) ? code : 'error';
+  }
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePayload } from './helpers/tokens';
+import { storeEnv, usingPostgres } from './helpers/database';
+import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from './helpers/built-app';
+import { DEFAULT_PASSWORD, TokenPair, uniqueEmail } from './helpers/test-app';
+
+/**
+ * Two real instances of the built service (dist/main.js) sharing one PostgreSQL schema and one
+ * Redis prefix, as behind a load balancer. Every check here fails if revocation, refresh rotation
+ * or rate limiting kept its state inside one process.
+ */
+describe('two instances sharing PostgreSQL and Redis', () => {
+  let a: BuiltApp;
+  let b: BuiltApp;
+
+  beforeAll(async () => {
+    if (!usingPostgres()) {
+      throw new Error('Run this suite with `npm run test:pg` (it needs PostgreSQL and Redis)');
+    }
+    if (!existsSync(join(ROOT, 'dist/main.js'))) {
+      throw new Error('Build first: `npm run build`');
+    }
+    const env = {
+      ...(await storeEnv(':memory:')),
+      NODE_ENV: 'production',
+      JWT_SECRET: randomBytes(48).toString('base64url'),
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_ENABLED: 'true',
+      RATE_LIMIT_SIGNUP: '1000',
+      RATE_LIMIT_SIGNIN: '1000',
+      RATE_LIMIT_REFRESH: '1000',
+      RATE_LIMIT_SIGNIN_FAILURES: '4',
+      REFRESH_REUSE_GRACE: '10s',
+    };
+    // Both start on an empty schema at once: one runs the migrations, the other waits for it.
+    [a, b] = await Promise.all([startBuiltApp('A', env), startBuiltApp('B', env)]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a, b].filter(Boolean).map((app) => stopBuiltApp(app)));
+  });
+
+  const call = async (
+    app: BuiltApp,
+    method: string,
+    path: string,
+    body?: object,
+    token?: string,
+  ) => {
+    const response = await fetch(`${app.base}${path}`, {
+      method,
+      headers: {
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+    };
+  };
+
+  const signUpAndIn = async (on: BuiltApp): Promise<{ email: string; tokens: TokenPair }> => {
+    const email = uniqueEmail('multi');
+    expect((await call(on, 'POST', '/signup', { email, password: DEFAULT_PASSWORD })).status).toBe(
+      201,
+    );
+    const signin = await call(on, 'POST', '/signin', { email, password: DEFAULT_PASSWORD });
+    expect(signin.status).toBe(200);
+    return { email, tokens: signin.body as unknown as TokenPair };
+  };
+
+  it('should accept on B a token issued by A', async () => {
+    const { tokens } = await signUpAndIn(a);
+    const response = await call(b, 'GET', '/protected', undefined, tokens.access_token);
+    expect(response.status).toBe(200);
+  });
+
+  it('should reject on A, at the very next request, a token revoked on B', async () => {
+    const { tokens } = await signUpAndIn(a);
+    // A has verified the token once, so it sits in A's cache of verified tokens.
+    expect((await call(a, 'GET', '/protected', undefined, tokens.access_token)).status).toBe(200);
+    expect((await call(b, 'POST', '/revoke', undefined, tokens.access_token)).status).toBe(200);
+    const after = await call(a, 'GET', '/protected', undefined, tokens.access_token);
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('token_revoked');
+  });
+
+  it('should end on A every token of a session that B ended', async () => {
+    const { tokens } = await signUpAndIn(a);
+    const other = await call(a, 'POST', '/refresh', { refresh_token: tokens.refresh_token });
+    expect(other.status).toBe(200);
+    const sid = decodePayload(tokens.access_token).sid as string;
+    expect(
+      (await call(b, 'DELETE', `/sessions/${sid}`, undefined, tokens.access_token)).status,
+    ).toBe(204);
+    const after = await call(a, 'GET', '/protected', undefined, other.body.access_token as string);
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('session_revoked');
+  });
+
+  it('should detect refresh-token reuse across instances and revoke the session everywhere', async () => {
+    const { tokens } = await signUpAndIn(a);
+    const second = await call(a, 'POST', '/refresh', { refresh_token: tokens.refresh_token });
+    const third = await call(b, 'POST', '/refresh', {
+      refresh_token: second.body.refresh_token as string,
+    });
+    expect([second.status, third.status]).toEqual([200, 200]);
+
+    // The first token, two rotations old, comes back on A: theft.
+    const replay = await call(a, 'POST', '/refresh', { refresh_token: tokens.refresh_token });
+    expect(replay.status).toBe(401);
+    expect(replay.body.code).toBe('refresh_token_reused');
+
+    const current = await call(b, 'POST', '/refresh', {
+      refresh_token: third.body.refresh_token as string,
+    });
+    expect(current.body.code).toBe('session_revoked');
+    const access = await call(b, 'GET', '/protected', undefined, third.body.access_token as string);
+    expect(access.body.code).toBe('session_revoked');
+  });
+
+  it('should never fork a session when one refresh token is spent on both instances at once', async () => {
+    const { tokens } = await signUpAndIn(a);
+    const attempts = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        call(i % 2 === 0 ? a : b, 'POST', '/refresh', { refresh_token: tokens.refresh_token }),
+      ),
+    );
+    expect(attempts.map((attempt) => attempt.status)).toEqual(Array(12).fill(200));
+    const successors = new Set(attempts.map((attempt) => attempt.body.refresh_token));
+    expect(successors.size).toBe(1);
+
+    // The one successor carries the session on, on either instance.
+    const [successor] = [...successors] as string[];
+    const next = await call(b, 'POST', '/refresh', { refresh_token: successor });
+    expect(next.status).toBe(200);
+    const sessions = await call(a, 'GET', '/sessions', undefined, next.body.access_token as string);
+    expect((sessions.body as unknown as unknown[]).length).toBe(1);
+  });
+
+  it('should count failed sign-ins for one account on both instances together', async () => {
+    const { email } = await signUpAndIn(a);
+    for (const app of [a, b, a, b]) {
+      const wrong = await call(app, 'POST', '/signin', { email, password: 'not-the-password' });
+      expect(wrong.status).toBe(401);
+    }
+    // Four failures, two per instance: the limit of four is reached, on both.
+    for (const app of [a, b]) {
+      const locked = await call(app, 'POST', '/signin', { email, password: DEFAULT_PASSWORD });
+      expect(locked.status).toBe(429);
+      expect(locked.body.code).toBe('rate_limited');
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  });
+
+  it('should share the per-client request limit between the instances', async () => {
+    const remaining: number[] = [];
+    for (const app of [a, b, a, b]) {
+      const response = await call(app, 'POST', '/signin', {
+        email: uniqueEmail('limit'),
+        password: 'whatever-password',
+      });
+      expect(response.status).toBe(401);
+      remaining.push(Number(response.headers.get('ratelimit-remaining')));
+    }
+    // One counter: each answer, on either instance, has one request fewer left.
+    expect(remaining.slice(1)).toEqual(remaining.slice(0, -1).map((left) => left - 1));
+  });
+});
