@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Controller, Get, Headers, Inject, NotFoundException, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Logger, Res } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator';
 import { AppException } from '../common/errors/app.exception';
-import { observabilityConfig } from '../config/configuration';
+import { appConfig, observabilityConfig } from '../config/configuration';
 import { MetricsService } from './metrics.service';
 
 /**
@@ -22,8 +22,14 @@ export class MetricsController {
     private readonly metrics: MetricsService,
     @Inject(observabilityConfig.KEY)
     private readonly config: ConfigType<typeof observabilityConfig>,
+    @Inject(appConfig.KEY) app: ConfigType<typeof appConfig>,
   ) {
     this.token = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : undefined;
+    if (config.metricsEnabled && !this.token && app.production) {
+      new Logger('Metrics').warn(
+        '/metrics is open to anyone who reaches it: set METRICS_TOKEN or block it at the proxy',
+      );
+    }
   }
 
   @Get()
@@ -32,7 +38,7 @@ export class MetricsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!this.config.metricsEnabled) {
-      throw new NotFoundException();
+      throw new AppException('not_found', 'No resource exists at this path');
     }
     if (this.token) {
       const given = Buffer.from(authorization ?? '');

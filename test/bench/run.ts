@@ -74,7 +74,7 @@ async function startApp(name: string, dbPath: string): Promise<App> {
       // The bench measures the work of each request, not the limiter saying no.
       RATE_LIMIT_ENABLED: 'false',
     },
-    ['-r', PROBE],
+    { nodeArgs: ['-r', PROBE] },
   );
   return { ...app, eldFile, coldStartMs: app.startedInMs };
 }

@@ -12,6 +12,8 @@ export interface BuiltApp {
   base: string;
   /** From spawning the process to the first answer of /health/live. */
   startedInMs: number;
+  /** What it wrote to stdout so far, when started with `captureStdout`. */
+  stdout: string;
 }
 
 /** A port the OS considers free right now. */
@@ -31,20 +33,38 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 export const hasExited = (app: BuiltApp) =>
   app.process.exitCode !== null || app.process.signalCode !== null;
 
+export interface StartOptions {
+  nodeArgs?: string[];
+  /** Run src/main.ts through ts-node instead of the build (slower to start, needs no build). */
+  fromSource?: boolean;
+  /** Keep what the process writes to stdout (its logs) in `BuiltApp.stdout`. */
+  captureStdout?: boolean;
+}
+
 /** Starts dist/main.js with `env` on a free port and waits until it answers. */
 export async function startBuiltApp(
   name: string,
   env: Record<string, string>,
-  nodeArgs: string[] = [],
+  options: StartOptions = {},
 ): Promise<BuiltApp> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/main.js')], {
+  const entry = options.fromSource
+    ? ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src/main.ts')]
+    : [join(ROOT, 'dist/main.js')];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'inherit'],
   });
-  const app: BuiltApp = { name, process: child, base: `http://127.0.0.1:${port}`, startedInMs: 0 };
+  const app: BuiltApp = {
+    name,
+    process: child,
+    base: `http://127.0.0.1:${port}`,
+    startedInMs: 0,
+    stdout: '',
+  };
+  child.stdout?.on('data', (chunk: Buffer) => (app.stdout += chunk.toString('utf8')));
   for (;;) {
     if (hasExited(app)) {
       throw new Error(`${name} exited during start-up (${child.exitCode ?? child.signalCode})`);
