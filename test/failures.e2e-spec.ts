@@ -111,15 +111,19 @@ describe(`${ExpiredRowsPurger.name} and deleted accounts`, () => {
 });
 
 describe('production start-up', () => {
+  // Always on in-memory SQLite: a module that fails to compile cannot be closed, and connections
+  // to servers opened meanwhile would outlive the test (main.ts exits on this error instead).
+  const embedded = { DB_PATH: ':memory:', DATABASE_URL: '', REDIS_URL: '' };
+
   it('should refuse to start without JWT_SECRET', async () => {
     await expect(
-      createTestApp({ NODE_ENV: 'production', JWT_SECRET: '', DB_PATH: ':memory:' }),
+      createTestApp({ ...embedded, NODE_ENV: 'production', JWT_SECRET: '' }),
     ).rejects.toThrow(/JWT_SECRET is required when NODE_ENV=production/);
   });
 
   it('should refuse a short secret', async () => {
     await expect(
-      createTestApp({ NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
+      createTestApp({ ...embedded, NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
     ).rejects.toThrow(/at least 32 bytes/);
   });
 });

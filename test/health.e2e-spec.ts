@@ -45,3 +45,20 @@ describe('GET /health/ready with Redis configured but unreachable', () => {
     }
   });
 });
+
+describe('rate limits while Redis is unreachable', () => {
+  it('should refuse limited routes with 503 (failing closed) and keep the others working', async () => {
+    const t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_ENABLED: 'true' });
+    try {
+      const response = await t.http
+        .post('/signin')
+        .send({ email: 'someone@example.com', password: 'some-password' })
+        .expect(503);
+      expect(response.body.code).toBe('service_unavailable');
+      expect(response.headers['retry-after']).toBe('5');
+      await t.http.get('/health/live').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { Client } from 'pg';
 import { BuiltApp, hasExited, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
 
 const PROBE = join(__dirname, 'event-loop-probe.js');
@@ -21,6 +22,9 @@ const SESSIONS_PER_USER = 2;
 const REVOKED_ROWS = Number(process.env.BENCH_REVOKED_ROWS ?? 1_000_000);
 const PASSWORD = 'bench-password-123';
 const SECRET = randomBytes(48).toString('base64url');
+const SHARED_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SHARED_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface App extends BuiltApp {
   eldFile: string;
@@ -43,6 +47,8 @@ interface Results {
   signinC20?: LoadFigures;
   eventLoopDelayUnderSigninsMs?: { p50: number; p99: number; max: number };
   protectedUnderSignins?: LoadFigures;
+  /** One instance on PostgreSQL and Redis, measured against the SQLite instance in the same rounds. */
+  shared?: { control: LoadFigures; protected: LoadFigures; sqliteProtected: LoadFigures } | string;
   enumeration?: { unknownEmailMedianMs: number; wrongPasswordMedianMs: number };
   ratios?: Record<string, number>;
 }
@@ -62,7 +68,11 @@ const median = (values: number[]) => {
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-async function startApp(name: string, dbPath: string): Promise<App> {
+async function startApp(
+  name: string,
+  dbPath: string,
+  extraEnv: Record<string, string> = {},
+): Promise<App> {
   const eldFile = `${dbPath}.eld.json`;
   const app = await startBuiltApp(
     name,
@@ -73,6 +83,7 @@ async function startApp(name: string, dbPath: string): Promise<App> {
       BENCH_ELD_FILE: eldFile,
       // The bench measures the work of each request, not the limiter saying no.
       RATE_LIMIT_ENABLED: 'false',
+      ...extraEnv,
     },
     { nodeArgs: ['-r', PROBE] },
   );
@@ -347,11 +358,72 @@ async function main(): Promise<void> {
       unknownEmailMedianMs: round(median(unknown)),
       wrongPasswordMedianMs: round(median(wrong)),
     };
+
+    results.shared = await benchShared(a, tokens, join(dir, 'shared'));
   } finally {
     await Promise.all(apps.map(stopApp));
     rmSync(dir, { recursive: true, force: true });
   }
   report(results as Required<Results>);
+}
+
+/**
+ * `/protected` when state is shared (PostgreSQL and Redis, as with several instances): the same
+ * rounds against the same kind of instance on SQLite. Reported as not measured when the servers
+ * are unreachable.
+ */
+async function benchShared(
+  sqlite: App,
+  sqliteTokens: string[],
+  dbPath: string,
+): Promise<Results['shared']> {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({
+    connectionString: SHARED_DATABASE_URL,
+    connectionTimeoutMillis: 3000,
+  });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+  } catch (error) {
+    log(`PostgreSQL not reachable, shared set-up not measured (${String(error)})`);
+    await admin.end().catch(() => undefined);
+    return 'not measured: PostgreSQL unreachable';
+  }
+  let shared: App | undefined;
+  try {
+    shared = await startApp('shared', dbPath, {
+      DATABASE_URL: SHARED_DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      REDIS_URL: SHARED_REDIS_URL,
+      REDIS_KEY_PREFIX: `${schema}:`,
+    });
+    const { tokens } = await seed(shared);
+    log('shared set-up: PostgreSQL and Redis');
+    await load(shared.base, { path: '/protected', tokens }, { seconds: 2 });
+    const control: LoadFigures[] = [];
+    const protectedRuns: LoadFigures[] = [];
+    const sqliteRuns: LoadFigures[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      control.push(await load(shared.base, { path: '/health/live' }));
+      protectedRuns.push(await load(shared.base, { path: '/protected', tokens }));
+      sqliteRuns.push(await load(sqlite.base, { path: '/protected', tokens: sqliteTokens }));
+      log(
+        `shared round ${r + 1}/${ROUNDS}: control ${round(control[r].rps, 0)}, protected ${round(protectedRuns[r].rps, 0)}, SQLite protected ${round(sqliteRuns[r].rps, 0)} req/s`,
+      );
+    }
+    return {
+      control: summarise(control),
+      protected: summarise(protectedRuns),
+      sqliteProtected: summarise(sqliteRuns),
+    };
+  } finally {
+    if (shared) {
+      await stopApp(shared);
+    }
+    await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await admin.end();
+  }
 }
 
 function log(message: string): void {
@@ -369,6 +441,13 @@ function report(r: Required<Results>): void {
       r.enumeration.wrongPasswordMedianMs,
     ),
   };
+  const shared = typeof r.shared === 'string' ? undefined : r.shared;
+  if (shared) {
+    Object.assign(ratios, {
+      sharedProtectedToControl: ratio(shared.protected.rps, shared.control.rps),
+      sharedProtectedToSqlite: ratio(shared.protected.rps, shared.sqliteProtected.rps),
+    });
+  }
   r.ratios = ratios;
   const pct = (x: number) => `${round(x * 100, 1)}%`;
   const rows: [string, string, string, string][] = [
@@ -428,6 +507,24 @@ function report(r: Required<Results>): void {
       'target < 150 MB',
     ],
   ];
+  if (shared) {
+    rows.push(
+      [
+        'shared: control GET /health/live',
+        `${shared.control.rps} req/s`,
+        `p50 ${shared.control.p50} ms / p99 ${shared.control.p99} ms`,
+        '',
+      ],
+      [
+        'shared: GET /protected (PostgreSQL)',
+        `${shared.protected.rps} req/s`,
+        `p50 ${shared.protected.p50} ms / p99 ${shared.protected.p99} ms`,
+        `${pct((ratios as Record<string, number>).sharedProtectedToControl)} of its control, ${pct((ratios as Record<string, number>).sharedProtectedToSqlite)} of SQLite's ${shared.sqliteProtected.rps} req/s`,
+      ],
+    );
+  } else {
+    rows.push(['shared set-up', typeof r.shared === 'string' ? r.shared : 'not measured', '', '']);
+  }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
   console.log(

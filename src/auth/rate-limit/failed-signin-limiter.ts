@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import { AppException } from '../../common/errors/app.exception';
 import { rateLimitConfig } from '../../config/configuration';
 import { REDIS } from '../../redis/redis.module';
+import { limitsUnavailable } from './rate-limit';
 
 /** The most times in a row a lock doubles: a lock lasts at most 2^(4-1) = 8 windows. */
 const MAX_STRIKES = 4;
@@ -112,6 +113,15 @@ class RedisFailureStore implements FailureStore {
   }
 }
 
+/** A store operation whose failure (Redis unreachable) becomes a 503: the lock fails closed. */
+async function shared<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch {
+    throw limitsUnavailable();
+  }
+}
+
 /**
  * Failed sign-ins per account *and client address*: after `RATE_LIMIT_SIGNIN_FAILURES` failures in
  * the window, that address may not try that account again until the lock ends, and each further
@@ -134,9 +144,8 @@ export class FailedSigninLimiter {
     if (!this.config.enabled) {
       return;
     }
-    const left = await this.store.lockedFor(
-      FailedSigninLimiter.key(account, ip),
-      this.config.signinFailures,
+    const left = await shared(
+      this.store.lockedFor(FailedSigninLimiter.key(account, ip), this.config.signinFailures),
     );
     if (left > 0) {
       throw new AppException(
@@ -147,16 +156,23 @@ export class FailedSigninLimiter {
     }
   }
 
-  recordFailure(account: string, ip: string | undefined): Promise<void> {
-    return this.store.recordFailure(
-      FailedSigninLimiter.key(account, ip),
-      this.config.signinFailures,
-      this.config.failureWindow * 1000,
+  async recordFailure(account: string, ip: string | undefined): Promise<void> {
+    if (!this.config.enabled) {
+      return;
+    }
+    await shared(
+      this.store.recordFailure(
+        FailedSigninLimiter.key(account, ip),
+        this.config.signinFailures,
+        this.config.failureWindow * 1000,
+      ),
     );
   }
 
-  recordSuccess(account: string, ip: string | undefined): Promise<void> {
-    return this.store.clear(FailedSigninLimiter.key(account, ip));
+  async recordSuccess(account: string, ip: string | undefined): Promise<void> {
+    if (this.config.enabled) {
+      await shared(this.store.clear(FailedSigninLimiter.key(account, ip)));
+    }
   }
 
   private static key(account: string, ip: string | undefined): string {

@@ -1,4 +1,4 @@
-import { ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, HttpException, Injectable, SetMetadata } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RateLimitConfig } from '../../config/configuration';
 import { AppException } from '../../common/errors/app.exception';
@@ -36,6 +36,15 @@ export function throttlerOptions(config: RateLimitConfig) {
 export class RateLimitGuard extends ThrottlerGuard {
   protected override headerPrefix = 'RateLimit';
 
+  /** When the shared counters (Redis) cannot be reached, refuse with 503 rather than not limit. */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    try {
+      return await super.canActivate(context);
+    } catch (error) {
+      throw error instanceof HttpException ? error : limitsUnavailable();
+    }
+  }
+
   protected override throwThrottlingException(
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
@@ -44,4 +53,13 @@ export class RateLimitGuard extends ThrottlerGuard {
       headers: { 'Retry-After': String(Math.max(1, detail.timeToBlockExpire)) },
     });
   }
+}
+
+/** The answer while rate-limit counters cannot be read: the limits fail closed. */
+export function limitsUnavailable(): AppException {
+  return new AppException(
+    'service_unavailable',
+    'Rate limiting is unavailable at the moment; try again shortly',
+    { headers: { 'Retry-After': '5' } },
+  );
 }
