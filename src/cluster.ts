@@ -1,4 +1,5 @@
 import cluster, { Worker } from 'node:cluster';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { ConfigError } from './config/config.error';
@@ -11,6 +12,13 @@ import { EnvReader } from './config/env-reader';
  * A worker that dies is replaced; SIGTERM or SIGINT stops every worker gracefully, then the primary.
  */
 const logger = pino({ base: { pid: process.pid, context: 'Cluster' } });
+
+/** The same `.env` the workers read (through ConfigModule), so both see the same settings. */
+function loadEnvFile(): void {
+  if (existsSync('.env') && process.env.NODE_ENV !== 'test') {
+    process.loadEnvFile('.env');
+  }
+}
 
 function workerCount(): number {
   const read = new EnvReader(process.env);
@@ -30,6 +38,7 @@ function workerCount(): number {
 function runPrimary(): void {
   let count: number;
   try {
+    loadEnvFile();
     count = workerCount();
   } catch (error) {
     logger.error((error as Error).message);
