@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { databaseConfig } from '../../config/configuration';
 import { isShared } from '../../database/data-source-options';
@@ -36,11 +37,18 @@ export class RevocationCheck {
       }
       return (await this.sessions.isRevoked(sessionId)) ? 'session_revoked' : undefined;
     }
-    const [row] = await this.dataSource.query<{ token: boolean; session: boolean | null }[]>(
-      `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token,
-              (SELECT revoked_at IS NULL FROM sessions WHERE id = $2) AS session`,
-      [jti, sessionId],
-    );
+    // Straight to the driver's pool as a named (prepared) statement: PostgreSQL plans it once per
+    // connection, and TypeORM's query runner stays off the hot path. Together they raised
+    // /protected by about a quarter on this set-up (see the README's Performance section).
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const {
+      rows: [row],
+    } = await pool.query<{ token: boolean; session: boolean | null }>({
+      name: 'revocation-check',
+      text: `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token,
+                    (SELECT revoked_at IS NULL FROM sessions WHERE id = $2) AS session`,
+      values: [jti, sessionId],
+    });
     if (row.token) {
       return 'token_revoked';
     }
