@@ -126,6 +126,21 @@ describe('GET /metrics settings', () => {
     }
   });
 
+  it('should count sign-ins refused by the per-client limit', async () => {
+    const t = await createTestApp({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_SIGNIN: '2' });
+    try {
+      const attempt = { email: 'nobody@example.com', password: 'wrong-password-1' };
+      await t.http.post('/signin').send(attempt).expect(401);
+      await t.http.post('/signin').send(attempt).expect(401);
+      await t.http.post('/signin').send(attempt).expect(429);
+      const text = (await t.http.get('/metrics').expect(200)).text;
+      expect(sample(text, 'auth_signins_total', { outcome: 'invalid_credentials' })).toBe(2);
+      expect(sample(text, 'auth_signins_total', { outcome: 'rate_limited' })).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('should answer 404 when METRICS_ENABLED=false', async () => {
     const t = await createTestApp({ METRICS_ENABLED: 'false' });
     try {

@@ -41,14 +41,28 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ...(await storeEnv(env.DB_PATH ?? ':memory:')),
     ...env,
   };
+  // The app reads its configuration while it starts; afterwards the environment is put back, so
+  // that a setting of one app never leaks into the next one a suite starts.
+  const saved = { ...process.env };
   Object.assign(process.env, fullEnv);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
-    logger: false,
-  });
-  await configureApp(app);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  let app: NestFastifyApplication;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
+      logger: false,
+    });
+    await configureApp(app);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } finally {
+    for (const name of Object.keys(fullEnv)) {
+      if (saved[name] === undefined) {
+        delete process.env[name];
+      } else {
+        process.env[name] = saved[name];
+      }
+    }
+  }
   return {
     app,
     http: request(app.getHttpServer()),

@@ -1,7 +1,8 @@
-import { ExecutionContext, HttpException, Injectable, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RateLimitConfig } from '../../config/configuration';
 import { AppException } from '../../common/errors/app.exception';
+import { MetricsService } from '../../metrics/metrics.service';
 
 export type RateLimitedRoute = 'signup' | 'signin' | 'refresh';
 const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
@@ -35,13 +36,23 @@ export function throttlerOptions(config: RateLimitConfig) {
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override headerPrefix = 'RateLimit';
+  @Inject(MetricsService) private readonly metrics!: MetricsService;
 
   /** When the shared counters (Redis) cannot be reached, refuse with 503 rather than not limit. */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     try {
       return await super.canActivate(context);
     } catch (error) {
-      throw error instanceof HttpException ? error : limitsUnavailable();
+      const refusal = error instanceof HttpException ? error : limitsUnavailable();
+      // Refused before the handler runs: counted here among the attempts' outcomes.
+      const outcome = MetricsService.outcomeOf(refusal);
+      const route = routeOf(context);
+      if (route === 'signin') {
+        this.metrics.signin(outcome);
+      } else if (route === 'refresh') {
+        this.metrics.refresh(outcome);
+      }
+      throw refusal;
     }
   }
 
