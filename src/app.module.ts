@@ -47,7 +47,13 @@ import { UsersModule } from './users/users.module';
       useFactory: (database: DatabaseConfig) => dataSourceOptions(database),
       dataSourceFactory: async (options) => {
         const dataSource = await new DataSource(options!).initialize();
-        await runMigrations(dataSource);
+        try {
+          await runMigrations(dataSource);
+        } catch (error) {
+          // TypeOrmModule retries a failed start; each try must not leave a pool behind.
+          await dataSource.destroy();
+          throw error;
+        }
         return dataSource;
       },
     }),

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePayload } from './helpers/tokens';
-import { storeEnv, usingPostgres } from './helpers/database';
+import { Client } from 'pg';
+import { MIGRATION_LOCK_KEY } from '../src/database/data-source-options';
+import { storeEnv, TEST_DATABASE_URL, usingPostgres } from './helpers/database';
 import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from './helpers/built-app';
 import { DEFAULT_PASSWORD, TokenPair, uniqueEmail } from './helpers/test-app';
 
@@ -14,6 +16,7 @@ import { DEFAULT_PASSWORD, TokenPair, uniqueEmail } from './helpers/test-app';
 describe('two instances sharing PostgreSQL and Redis', () => {
   let a: BuiltApp;
   let b: BuiltApp;
+  let schema: string;
 
   beforeAll(async () => {
     if (!usingPostgres()) {
@@ -22,11 +25,13 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     if (!existsSync(join(ROOT, 'dist/main.js'))) {
       throw new Error('Build first: `npm run build`');
     }
+    const store = await storeEnv(':memory:');
+    schema = store.DATABASE_SCHEMA;
     const env = {
-      ...(await storeEnv(':memory:')),
+      ...store,
       NODE_ENV: 'production',
       JWT_SECRET: randomBytes(48).toString('base64url'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'warn',
       RATE_LIMIT_ENABLED: 'true',
       RATE_LIMIT_SIGNUP: '1000',
       RATE_LIMIT_SIGNIN: '1000',
@@ -35,12 +40,26 @@ describe('two instances sharing PostgreSQL and Redis', () => {
       REFRESH_REUSE_GRACE: '10s',
     };
     // Both start on an empty schema at once: one runs the migrations, the other waits for it.
-    [a, b] = await Promise.all([startBuiltApp('A', env), startBuiltApp('B', env)]);
+    [a, b] = await Promise.all([
+      startBuiltApp('A', env, { captureStdout: true }),
+      startBuiltApp('B', env, { captureStdout: true }),
+    ]);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all([a, b].filter(Boolean).map((app) => stopBuiltApp(app)));
   });
+
+  const query = async <T>(text: string, values: unknown[] = []): Promise<T[]> => {
+    const client = new Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`SET search_path TO "${schema}"`);
+      return (await client.query(text, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
 
   const call = async (
     app: BuiltApp,
@@ -74,6 +93,15 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     expect(signin.status).toBe(200);
     return { email, tokens: signin.body as unknown as TokenPair };
   };
+
+  it('should have migrated once, the second instance waiting for the first', async () => {
+    // Without the lock, both would create the tables; the loser fails and TypeORM's retry logs it.
+    for (const app of [a, b]) {
+      expect(app.stdout).not.toMatch(/Unable to connect|Migration .* failed|ERROR/i);
+    }
+    const applied = await query<{ name: string }>('SELECT name FROM migrations');
+    expect(applied.map((row) => row.name)).toEqual(['PostgresInitialSchema1795700000000']);
+  });
 
   it('should accept on B a token issued by A', async () => {
     const { tokens } = await signUpAndIn(a);
@@ -142,6 +170,14 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     expect(next.status).toBe(200);
     const sessions = await call(a, 'GET', '/sessions', undefined, next.body.access_token as string);
     expect((sessions.body as unknown as unknown[]).length).toBe(1);
+    // One rotation for the twelve concurrent calls, then the one above: the update is a
+    // compare-and-set, not only a derivation that happens to agree.
+    const sid = decodePayload(tokens.access_token).sid as string;
+    const [row] = await query<{ generation: number }>(
+      'SELECT generation FROM sessions WHERE id = $1',
+      [sid],
+    );
+    expect(row.generation).toBe(2);
   });
 
   it('should count failed sign-ins for one account on both instances together', async () => {
@@ -172,4 +208,47 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     // One counter: each answer, on either instance, has one request fewer left.
     expect(remaining.slice(1)).toEqual(remaining.slice(0, -1).map((left) => left - 1));
   });
+});
+
+describe('migrations while another instance holds the migration lock', () => {
+  it('should wait for the lock before touching the schema, then migrate', async () => {
+    const store = await storeEnv(':memory:');
+    const holder = new Client({ connectionString: TEST_DATABASE_URL });
+    await holder.connect();
+    const migrationsTable = async () =>
+      (
+        await holder.query<{ name: string | null }>('SELECT to_regclass($1) AS name', [
+          `"${store.DATABASE_SCHEMA}".migrations`,
+        ])
+      ).rows[0].name;
+    let app: BuiltApp | undefined;
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      let started = false;
+      const starting = startBuiltApp('C', {
+        ...store,
+        NODE_ENV: 'production',
+        JWT_SECRET: randomBytes(48).toString('base64url'),
+        LOG_LEVEL: 'silent',
+        // The lock has a connection of its own: one pooled connection is enough to migrate.
+        DATABASE_POOL_SIZE: '1',
+      }).then((started_) => {
+        started = true;
+        return started_;
+      });
+      // While the lock is held the instance cannot get past its migrations, however long we wait.
+      await new Promise((done) => setTimeout(done, 1500));
+      expect(started).toBe(false);
+      expect(await migrationsTable()).toBeNull();
+
+      await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      app = await starting;
+      expect(await migrationsTable()).not.toBeNull();
+    } finally {
+      await holder.end();
+      if (app) {
+        await stopBuiltApp(app);
+      }
+    }
+  }, 60_000);
 });

@@ -91,7 +91,7 @@ export class AuthService {
       );
     }
     const claims = this.accessTokens.verify(token);
-    const session = await this.sessions.findActive(claims.sid);
+    await this.sessions.findActive(claims.sid);
     const spent = await this.revokedTokens.revoke(
       { jti: claims.jti, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) },
       'exchanged',
@@ -107,7 +107,7 @@ export class AuthService {
       }
       throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
     }
-    const refreshToken = await this.sessions.restartChain(session);
+    const { session, refreshToken } = await this.sessions.restartChain(claims.sid);
     return this.tokenPair({ id: claims.sub, email: claims.email }, session, refreshToken);
   }
 

@@ -1,4 +1,4 @@
-import { defaults as pgDefaults, types as pgTypes } from 'pg';
+import { Client, defaults as pgDefaults, types as pgTypes } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RevokedToken } from '../auth/revoked-tokens/revoked-token.entity';
 import { Session } from '../auth/sessions/session.entity';
@@ -12,7 +12,7 @@ export const ENTITIES = [User, Session, RevokedToken];
 const TIMESTAMP_OID = 1114;
 
 /** Any 64-bit number of our own; instances starting together queue on it to migrate one by one. */
-const MIGRATION_LOCK_KEY = 7_270_305_818_411;
+export const MIGRATION_LOCK_KEY = 7_270_305_818_411;
 
 /** True when the service runs on PostgreSQL: state is then shared by every instance. */
 export const isShared = (config: DatabaseConfig) => config.url !== undefined;
@@ -41,6 +41,8 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       schema: config.schema,
       migrations: POSTGRES_MIGRATIONS,
       poolSize: config.poolSize,
+      // Waiting for a connection is bounded: a request fails rather than queue for ever.
+      connectTimeoutMS: 5000,
       extra: {
         options: `-c search_path=${config.schema}`,
         types: {
@@ -74,15 +76,16 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
     await dataSource.runMigrations();
     return;
   }
-  const runner = dataSource.createQueryRunner();
+  // The lock is held on a connection of its own, outside the pool: the migrations may then use
+  // every pooled connection (even with DATABASE_POOL_SIZE=1).
+  const lock = new Client({ connectionString: dataSource.options.url });
+  await lock.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    try {
-      await dataSource.runMigrations();
-    } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-    }
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations();
   } finally {
-    await runner.release();
+    // Ending the session releases the lock too, even when unlocking fails.
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.end();
   }
 }

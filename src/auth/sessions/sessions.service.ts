@@ -247,19 +247,31 @@ export class SessionsService implements OnModuleInit {
    * Starts a new refresh-token chain for a session (the access-token exchange at /refresh). The
    * old chain's end is kept, so its tokens still count as spent: presenting one revokes the session.
    */
-  async restartChain(session: Session, now = new Date()): Promise<string> {
-    const refreshToken = newRefreshToken(session.id);
-    await this.sessions.update(
-      { id: session.id },
-      {
-        retiredRefreshTokenHash: session.refreshTokenHash,
-        refreshTokenHash: hashRefreshToken(refreshToken),
-        generation: 0,
-        rotatedAt: null,
-        lastUsedAt: now,
-      },
-    );
-    return refreshToken;
+  async restartChain(sessionId: string, now = new Date()): Promise<SessionWithToken> {
+    const refreshToken = newRefreshToken(sessionId);
+    // Compare-and-set on the chain's end, like `rotate`: a rotation that lands in between (on any
+    // instance) is retired with the rest of the chain instead of being overwritten unseen.
+    for (;;) {
+      const session = await this.findActive(sessionId, now);
+      const result = await this.sessions
+        .createQueryBuilder()
+        .update(Session)
+        .set({
+          retiredRefreshTokenHash: session.refreshTokenHash,
+          refreshTokenHash: hashRefreshToken(refreshToken),
+          generation: 0,
+          rotatedAt: null,
+          lastUsedAt: now,
+        })
+        .where('id = :id AND refresh_token_hash = :hash AND revoked_at IS NULL', {
+          id: sessionId,
+          hash: session.refreshTokenHash,
+        })
+        .execute();
+      if (result.affected === 1) {
+        return { session, refreshToken };
+      }
+    }
   }
 
   async revoke(id: string, reason: string, now = new Date()): Promise<void> {
