@@ -75,6 +75,15 @@ describe('cluster mode', () => {
       );
       expect(statuses).toEqual(Array(20).fill(200));
 
+      // The workers take turns with connections, so the twenty calls were split between them; any
+      // worker that answers a scrape reports the sum of both.
+      for (let i = 0; i < 4; i++) {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        expect(text).toMatch(
+          /^http_requests_total\{method="GET",route="\/protected",status="200"\} 20$/m,
+        );
+      }
+
       primary.kill('SIGTERM');
       expect(await exited).toBe(0);
       for (const pid of workers) {

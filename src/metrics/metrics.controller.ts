@@ -9,8 +9,9 @@ import { appConfig, observabilityConfig } from '../config/configuration';
 import { MetricsService } from './metrics.service';
 
 /**
- * Prometheus metrics of this instance. Scrape every instance; with METRICS_TOKEN set the scraper
- * sends it as a bearer token. Not part of the public API, so not in the OpenAPI document.
+ * Prometheus metrics of this instance (in cluster mode: of all its workers, summed). Scrape every
+ * instance; with METRICS_TOKEN set the scraper sends it as a bearer token. Not part of the public
+ * API, so not in the OpenAPI document.
  */
 @ApiExcludeController()
 @Public()
@@ -49,7 +50,7 @@ export class MetricsController {
         );
       }
     }
-    const body = await this.metrics.registry.metrics();
+    const body = await this.metrics.scrape();
     await reply.header('Content-Type', this.metrics.registry.contentType).send(body);
   }
 }
