@@ -6,7 +6,8 @@ describe('GET /health', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Rate limits on, so that Redis (used for them only) is in use under test:pg.
+    t = await createTestApp({ RATE_LIMIT_ENABLED: 'true' });
   });
 
   afterAll(async () => {
@@ -35,7 +36,7 @@ describe('GET /health', () => {
 
 describe('GET /health/ready with Redis configured but unreachable', () => {
   it('should answer 503 and name Redis as down', async () => {
-    const t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_ENABLED: 'true' });
     try {
       const response = await t.http.get('/health/ready').expect(503);
       expect(response.body.code).toBe('service_unavailable');
@@ -57,6 +58,21 @@ describe('rate limits while Redis is unreachable', () => {
       expect(response.body.code).toBe('service_unavailable');
       expect(response.headers['retry-after']).toBe('5');
       await t.http.get('/health/live').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('GET /health/ready with rate limits off', () => {
+  it('should neither use nor check Redis, even when REDIS_URL is set', async () => {
+    const t = await createTestApp({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      RATE_LIMIT_ENABLED: 'false',
+    });
+    try {
+      const response = await t.http.get('/health/ready').expect(200);
+      expect(response.body.details.redis).toBeUndefined();
     } finally {
       await t.close();
     }

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
 import { registerAs } from '@nestjs/config';
 import { ConfigError } from './config.error';
 import { Env, EnvReader } from './env-reader';
@@ -200,6 +201,12 @@ export function loadAuthConfig(env: Env): AuthConfig {
     );
   }
   const algorithm = read.oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', ['HS256', 'ES256', 'RS256']);
+  if (algorithm === 'HS256' && database.url !== undefined && read.raw('JWT_SECRET') === undefined) {
+    new Logger('Config').warn(
+      'DATABASE_URL without JWT_SECRET: instances share a generated secret only when they share ' +
+        `the folder of DB_PATH; set JWT_SECRET for instances on several hosts`,
+    );
+  }
   const privateKeyPem = algorithm === 'HS256' ? undefined : readPrivateKey(read, algorithm);
   return {
     algorithm,

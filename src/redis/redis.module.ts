@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
-import { redisConfig } from '../config/configuration';
+import { databaseConfig, rateLimitConfig, redisConfig } from '../config/configuration';
 
 /** The shared Redis connection, or undefined when REDIS_URL is not set. */
 export const REDIS = Symbol('REDIS');
@@ -39,9 +39,18 @@ class RedisCloser implements OnApplicationShutdown {
   providers: [
     {
       provide: REDIS,
-      inject: [redisConfig.KEY],
-      useFactory: (config: ConfigType<typeof redisConfig>) => {
-        if (config.url === undefined) {
+      inject: [redisConfig.KEY, rateLimitConfig.KEY, databaseConfig.KEY],
+      useFactory: (
+        config: ConfigType<typeof redisConfig>,
+        rateLimit: ConfigType<typeof rateLimitConfig>,
+        database: ConfigType<typeof databaseConfig>,
+      ) => {
+        const logger = new Logger('Redis');
+        // Redis holds rate-limit counters only: with the limits off, it is not used at all.
+        if (config.url === undefined || !rateLimit.enabled) {
+          if (rateLimit.enabled && database.url !== undefined) {
+            logger.warn('REDIS_URL is not set: each instance keeps its own rate-limit counters');
+          }
           return undefined;
         }
         const redis = new Redis(config.url, {
@@ -50,7 +59,6 @@ class RedisCloser implements OnApplicationShutdown {
           connectTimeout: 5000,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         });
-        const logger = new Logger('Redis');
         // The URL may hold a password: only the error's code is logged.
         redis.on('error', (error: NodeJS.ErrnoException) =>
           logger.warn(`Redis connection error (${error.code ?? error.name})`),

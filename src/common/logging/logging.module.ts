@@ -38,7 +38,8 @@ export function requestIdOf(request: IncomingMessage): string {
               path: request.url?.split('?')[0],
             }),
             res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-            err: (error: Error) => ({ type: error.name }),
+            // pino-http hands over the error already serialized: keep its class name only.
+            err: (error: { type?: string }) => ({ type: error.type }),
           },
           quietReqLogger: true,
         },
