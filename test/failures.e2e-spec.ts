@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
+import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { ExpiredRowsPurger } from '../src/auth/expired-rows.purger';
 import { PasswordHasher } from '../src/auth/passwords/password-hasher.service';
@@ -164,4 +168,32 @@ describe('graceful shutdown', () => {
     expect(await response).toBe(200);
     await closing;
   });
+});
+
+describe('a database that cannot serve', () => {
+  it('should answer 503 service_unavailable with Retry-After, not a 500', async () => {
+    // SQLite on a file, locked by another connection for longer than the app's busy timeout.
+    const dir = mkdtempSync(join(tmpdir(), 'auth-busy-'));
+    const dbPath = join(dir, 'auth.sqlite');
+    const t = await createTestApp({ DB_PATH: dbPath, DATABASE_URL: '', REDIS_URL: '' });
+    const other = new Database(dbPath);
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      const response = await t.http
+        .post('/signup')
+        .send({ email: 'busy@example.com', password: DEFAULT_PASSWORD })
+        .expect(503);
+      expect(response.body.code).toBe('service_unavailable');
+      expect(response.headers['retry-after']).toBe('5');
+      other.exec('ROLLBACK');
+      await t.http
+        .post('/signup')
+        .send({ email: 'busy@example.com', password: DEFAULT_PASSWORD })
+        .expect(201);
+    } finally {
+      other.close();
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });
