@@ -10,6 +10,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'Body larger than 16 KiB (`payload_too_large`)',
   415: 'Body is not JSON (`unsupported_media_type`)',
   429: 'Too many requests (`rate_limited`)',
+  503: 'The database or the rate-limit store cannot serve now (`service_unavailable`, with `Retry-After`)',
 };
 
 /** Documents error statuses of an operation with the problem+json body. */
