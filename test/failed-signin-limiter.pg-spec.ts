@@ -7,10 +7,12 @@ import { runPrefix, TEST_REDIS_URL } from './helpers/database';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** Seconds the lock has left (its Retry-After), or 0 when the account may be tried. */
-async function lockLeft(limiter: FailedSigninLimiter, account: string): Promise<number> {
+const ADDRESS = '203.0.113.7';
+
+/** Makes one attempt: 0 when it may go ahead (and is counted), else the lock's Retry-After. */
+async function attempt(limiter: FailedSigninLimiter, account: string, ip = ADDRESS) {
   try {
-    await limiter.assertAllowed(account, '203.0.113.7');
+    await limiter.reserveAttempt(account, ip);
     return 0;
   } catch (error) {
     expect(error).toBeInstanceOf(AppException);
@@ -47,23 +49,31 @@ describe.each(['memory', 'redis'] as const)('%s failed sign-in lock', (store) =>
 
   it('should lock after the limit, double the next lock, and clear on success', async () => {
     const account = `user:${randomUUID()}`;
-    for (let i = 0; i < 2; i++) {
-      await limiter.recordFailure(account, '203.0.113.7');
-      expect(await lockLeft(limiter, account)).toBe(0);
-    }
-    await limiter.recordFailure(account, '203.0.113.7');
-    expect(await lockLeft(limiter, account)).toBe(1);
+    // Three attempts go through (each counted until a success), the fourth is locked out.
+    expect([
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+    ]).toEqual([0, 0, 0, 1]);
     // Another address is not locked out.
-    await expect(limiter.assertAllowed(account, '198.51.100.1')).resolves.toBeUndefined();
+    expect(await attempt(limiter, account, '198.51.100.1')).toBe(0);
 
     await sleep(1100);
-    expect(await lockLeft(limiter, account)).toBe(0);
-    for (let i = 0; i < 3; i++) {
-      await limiter.recordFailure(account, '203.0.113.7');
-    }
-    expect(await lockLeft(limiter, account)).toBe(2);
+    expect([
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+    ]).toEqual([0, 0, 0, 2]);
 
-    await limiter.recordSuccess(account, '203.0.113.7');
-    expect(await lockLeft(limiter, account)).toBe(0);
+    await limiter.recordSuccess(account, ADDRESS);
+    expect(await attempt(limiter, account)).toBe(0);
+  });
+
+  it('should let exactly the limit through when attempts arrive at once', async () => {
+    const account = `user:${randomUUID()}`;
+    const results = await Promise.all(Array.from({ length: 10 }, () => attempt(limiter, account)));
+    expect(results.filter((left) => left === 0)).toHaveLength(3);
   });
 });

@@ -195,6 +195,20 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     }
   });
 
+  it('should let no more guesses through than the limit, even all at once on both', async () => {
+    const { email } = await signUpAndIn(a);
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call(i % 2 === 0 ? a : b, 'POST', '/signin', { email, password: 'not-the-password' }),
+      ),
+    );
+    const counts = statuses.reduce<Record<number, number>>(
+      (all, { status }) => ({ ...all, [status]: (all[status] ?? 0) + 1 }),
+      {},
+    );
+    expect(counts).toEqual({ 401: 4, 429: 6 });
+  });
+
   it('should share the per-client request limit between the instances', async () => {
     const remaining: number[] = [];
     for (const app of [a, b, a, b]) {

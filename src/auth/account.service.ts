@@ -81,11 +81,10 @@ export class AccountService {
   /** One Argon2 verification, with the same per-account-and-address lock as sign-in. */
   private async checkPassword(userId: string, password: string, ip?: string): Promise<void> {
     const account = `user:${userId}`;
-    await this.failedChecks.assertAllowed(account, ip);
+    await this.failedChecks.reserveAttempt(account, ip);
     const user = await this.users.findByIdWithPassword(userId);
     const valid = await this.passwords.verify(user?.passwordHash, password);
     if (!user || !valid) {
-      await this.failedChecks.recordFailure(account, ip);
       throw new AppException('invalid_password', 'The password is incorrect');
     }
     await this.failedChecks.recordSuccess(account, ip);

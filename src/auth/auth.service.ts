@@ -45,11 +45,10 @@ export class AuthService {
   }
 
   private async signInOnce(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    await this.failedSignins.assertAllowed(dto.email, client.ip);
+    await this.failedSignins.reserveAttempt(dto.email, client.ip);
     const user = await this.users.findByEmailWithPassword(dto.email);
     const valid = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !valid) {
-      await this.failedSignins.recordFailure(dto.email, client.ip);
       throw new AppException('invalid_credentials', 'The email or password is incorrect');
     }
     await this.failedSignins.recordSuccess(dto.email, client.ip);

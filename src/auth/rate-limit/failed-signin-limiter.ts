@@ -21,9 +21,11 @@ interface Failures {
 
 /** Where failure records live: this process, or Redis when instances must count together. */
 interface FailureStore {
-  /** Milliseconds left of the lock on `key`; 0 when it may try. */
-  lockedFor(key: string, limit: number): Promise<number>;
-  recordFailure(key: string, limit: number, windowMs: number): Promise<void>;
+  /**
+   * In one atomic step: when `key` is locked, the milliseconds left of the lock; otherwise counts
+   * the attempt as a failure (until a success clears it) and answers 0.
+   */
+  reserve(key: string, limit: number, windowMs: number): Promise<number>;
   clear(key: string): Promise<void>;
 }
 
@@ -44,15 +46,14 @@ function nextRecord(record: Failures | undefined, now: number, limit: number, wi
 class MemoryFailureStore implements FailureStore {
   private readonly failures = new LRUCache<string, Failures>({ max: 100_000 });
 
-  lockedFor(key: string, limit: number): Promise<number> {
+  reserve(key: string, limit: number, windowMs: number): Promise<number> {
+    const now = Date.now();
     const record = this.failures.get(key);
-    const left = record && record.count >= limit ? record.until - Date.now() : 0;
-    return Promise.resolve(Math.max(0, left));
-  }
-
-  recordFailure(key: string, limit: number, windowMs: number): Promise<void> {
-    this.failures.set(key, nextRecord(this.failures.get(key), Date.now(), limit, windowMs));
-    return Promise.resolve();
+    if (record && record.count >= limit && now < record.until) {
+      return Promise.resolve(record.until - now);
+    }
+    this.failures.set(key, nextRecord(record, now, limit, windowMs));
+    return Promise.resolve(0);
   }
 
   clear(key: string): Promise<void> {
@@ -65,20 +66,15 @@ class MemoryFailureStore implements FailureStore {
 const REDIS_NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-const LOCKED_FOR = `${REDIS_NOW}
-local r = redis.call('HMGET', KEYS[1], 'count', 'until')
-local count = tonumber(r[1]) or 0
-local untilAt = tonumber(r[2]) or 0
-if count >= tonumber(ARGV[1]) and now < untilAt then return untilAt - now end
-return 0`;
-
-const RECORD_FAILURE = `${REDIS_NOW}
+/** `FailureStore.reserve` with `nextRecord`'s rule, atomic in Redis. */
+const RESERVE = `${REDIS_NOW}
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local r = redis.call('HMGET', KEYS[1], 'count', 'until', 'strikes')
 local count = tonumber(r[1]) or 0
 local untilAt = tonumber(r[2]) or 0
 local strikes = tonumber(r[3]) or 0
+if count >= limit and now < untilAt then return untilAt - now end
 if now >= untilAt then
   count = 0
   untilAt = now + window
@@ -90,17 +86,13 @@ if count >= limit then
 end
 redis.call('HSET', KEYS[1], 'count', count, 'until', untilAt, 'strikes', strikes)
 redis.call('PEXPIREAT', KEYS[1], untilAt + window * ${2 ** (MAX_STRIKES - 1)})
-return count`;
+return 0`;
 
 class RedisFailureStore implements FailureStore {
   constructor(private readonly redis: Redis) {}
 
-  async lockedFor(key: string, limit: number): Promise<number> {
-    return Number(await this.redis.eval(LOCKED_FOR, 1, RedisFailureStore.key(key), limit));
-  }
-
-  async recordFailure(key: string, limit: number, windowMs: number): Promise<void> {
-    await this.redis.eval(RECORD_FAILURE, 1, RedisFailureStore.key(key), limit, windowMs);
+  async reserve(key: string, limit: number, windowMs: number): Promise<number> {
+    return Number(await this.redis.eval(RESERVE, 1, RedisFailureStore.key(key), limit, windowMs));
   }
 
   async clear(key: string): Promise<void> {
@@ -126,7 +118,9 @@ async function shared<T>(operation: Promise<T>): Promise<T> {
  * Failed sign-ins per account *and client address*: after `RATE_LIMIT_SIGNIN_FAILURES` failures in
  * the window, that address may not try that account again until the lock ends, and each further
  * lock lasts twice as long (up to 8 windows). Keying by address too means an attacker locks only
- * themselves out: the owner, elsewhere, can still sign in. A success clears the record. With
+ * themselves out: the owner, elsewhere, can still sign in. Each attempt counts as a failure the
+ * moment it is allowed, in the same atomic step as the check, and a success clears the record: a
+ * burst of concurrent guesses cannot all pass the check before the first failure is known. With
  * REDIS_URL the records are shared, so attempts count on every instance together.
  */
 @Injectable()
@@ -140,12 +134,17 @@ export class FailedSigninLimiter {
     this.store = redis ? new RedisFailureStore(redis) : new MemoryFailureStore();
   }
 
-  async assertAllowed(account: string, ip: string | undefined): Promise<void> {
+  /** Lets an attempt through, counted as a failure until `recordSuccess`, or refuses it (429). */
+  async reserveAttempt(account: string, ip: string | undefined): Promise<void> {
     if (!this.config.enabled) {
       return;
     }
     const left = await shared(
-      this.store.lockedFor(FailedSigninLimiter.key(account, ip), this.config.signinFailures),
+      this.store.reserve(
+        FailedSigninLimiter.key(account, ip),
+        this.config.signinFailures,
+        this.config.failureWindow * 1000,
+      ),
     );
     if (left > 0) {
       throw new AppException(
@@ -154,19 +153,6 @@ export class FailedSigninLimiter {
         { headers: { 'Retry-After': String(Math.ceil(left / 1000)) } },
       );
     }
-  }
-
-  async recordFailure(account: string, ip: string | undefined): Promise<void> {
-    if (!this.config.enabled) {
-      return;
-    }
-    await shared(
-      this.store.recordFailure(
-        FailedSigninLimiter.key(account, ip),
-        this.config.signinFailures,
-        this.config.failureWindow * 1000,
-      ),
-    );
   }
 
   async recordSuccess(account: string, ip: string | undefined): Promise<void> {
