@@ -50,7 +50,12 @@ export class MetricsController {
         );
       }
     }
-    const body = await this.metrics.scrape();
+    const body = await this.metrics.scrape().catch(() => {
+      // Cluster mode: the primary did not gather the workers' metrics in time.
+      throw new AppException('service_unavailable', 'Metrics are not available right now', {
+        headers: { 'Retry-After': '5' },
+      });
+    });
     await reply.header('Content-Type', this.metrics.registry.contentType).send(body);
   }
 }
