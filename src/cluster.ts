@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { ConfigError } from './config/config.error';
 import { EnvReader } from './config/env-reader';
-import { serveClusterMetrics } from './metrics/cluster-metrics';
+import { clusterWorkerEnv, serveClusterMetrics } from './metrics/cluster-metrics';
 
 /**
  * `npm run start:cluster`: one worker per core (WEB_CONCURRENCY to choose), all serving the same
@@ -46,7 +46,7 @@ function runPrimary(): void {
     process.exit(1);
   }
   let stopping = false;
-  const fork = (): Worker => cluster.fork();
+  const fork = (): Worker => cluster.fork(clusterWorkerEnv());
   serveClusterMetrics();
   for (let i = 0; i < count; i++) {
     fork();

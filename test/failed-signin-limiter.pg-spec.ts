@@ -71,6 +71,35 @@ describe.each(['memory', 'redis'] as const)('%s failed sign-in lock', (store) =>
     expect(await attempt(limiter, account)).toBe(0);
   });
 
+  it('should take back attempts whose check failed, strikes included', async () => {
+    const account = `user:${randomUUID()}`;
+    const wrong = () => limiter.guard(account, ADDRESS, () => Promise.resolve(undefined));
+    const outage = () =>
+      limiter.guard(account, ADDRESS, () => Promise.reject(new Error('database away')));
+    await wrong();
+    await wrong();
+    for (let i = 0; i < 3; i++) {
+      await expect(outage()).rejects.toThrow('database away');
+    }
+    // Two wrong passwords count; the three outages do not, nor the strike the third one reached.
+    await wrong();
+    expect(await attempt(limiter, account)).toBe(1);
+  });
+
+  it('should clear the record when the check succeeds', async () => {
+    const account = `user:${randomUUID()}`;
+    await limiter.guard(account, ADDRESS, () => Promise.resolve(undefined));
+    await limiter.guard(account, ADDRESS, () => Promise.resolve(undefined));
+    await expect(limiter.guard(account, ADDRESS, () => Promise.resolve('user'))).resolves.toBe(
+      'user',
+    );
+    expect([
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+      await attempt(limiter, account),
+    ]).toEqual([0, 0, 0]);
+  });
+
   it('should let exactly the limit through when attempts arrive at once', async () => {
     const account = `user:${randomUUID()}`;
     const results = await Promise.all(Array.from({ length: 10 }, () => attempt(limiter, account)));

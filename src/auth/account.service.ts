@@ -81,13 +81,14 @@ export class AccountService {
   /** One Argon2 verification, with the same per-account-and-address lock as sign-in. */
   private async checkPassword(userId: string, password: string, ip?: string): Promise<void> {
     const account = `user:${userId}`;
-    await this.failedChecks.reserveAttempt(account, ip);
-    const user = await this.users.findByIdWithPassword(userId);
-    const valid = await this.passwords.verify(user?.passwordHash, password);
-    if (!user || !valid) {
+    const user = await this.failedChecks.guard(account, ip, async () => {
+      const found = await this.users.findByIdWithPassword(userId);
+      const valid = await this.passwords.verify(found?.passwordHash, password);
+      return found && valid ? found : undefined;
+    });
+    if (!user) {
       throw new AppException('invalid_password', 'The password is incorrect');
     }
-    await this.failedChecks.recordSuccess(account, ip);
   }
 
   private async revokeCallerToken(caller: AuthenticatedUser): Promise<void> {

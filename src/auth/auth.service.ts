@@ -45,13 +45,14 @@ export class AuthService {
   }
 
   private async signInOnce(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    await this.failedSignins.reserveAttempt(dto.email, client.ip);
-    const user = await this.users.findByEmailWithPassword(dto.email);
-    const valid = await this.passwords.verify(user?.passwordHash, dto.password);
-    if (!user || !valid) {
+    const user = await this.failedSignins.guard(dto.email, client.ip, async () => {
+      const found = await this.users.findByEmailWithPassword(dto.email);
+      const valid = await this.passwords.verify(found?.passwordHash, dto.password);
+      return found && valid ? found : undefined;
+    });
+    if (!user) {
       throw new AppException('invalid_credentials', 'The email or password is incorrect');
     }
-    await this.failedSignins.recordSuccess(dto.email, client.ip);
     if (this.passwords.needsRehash(user.passwordHash)) {
       await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
     }

@@ -143,8 +143,11 @@ export function loadDatabaseConfig(env: Env): DatabaseConfig {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
   }
   const schema = read.string('DATABASE_SCHEMA', 'public', 63);
-  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
-    throw new ConfigError('DATABASE_SCHEMA', 'must be a lower-case SQL identifier');
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema) || schema.startsWith('pg_')) {
+    throw new ConfigError(
+      'DATABASE_SCHEMA',
+      'must be a lower-case SQL identifier not starting with pg_',
+    );
   }
   return {
     path: read.string('DB_PATH', './data/auth.sqlite', 4096),

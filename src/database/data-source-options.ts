@@ -78,7 +78,14 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
   }
   // The lock is held on a connection of its own, outside the pool: the migrations may then use
   // every pooled connection (even with DATABASE_POOL_SIZE=1).
-  const lock = new Client({ connectionString: dataSource.options.url });
+  const lock = new Client({
+    connectionString: dataSource.options.url,
+    connectionTimeoutMillis: 5000,
+  });
+  // Losing this connection releases the lock: the start-up then fails (and is retried) rather than
+  // migrate unprotected, and the error never goes unhandled.
+  let lost: Error | undefined;
+  lock.on('error', (error) => (lost = error));
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -88,6 +95,9 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
       await lock.query(`CREATE SCHEMA "${schema}"`);
     }
     await dataSource.runMigrations();
+    if (lost) {
+      throw new Error(`the migration lock was lost (${lost.message})`);
+    }
   } finally {
     // Ending the session releases the lock too, even when unlocking fails.
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);

@@ -18,16 +18,35 @@ interface Reply {
  */
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();
+  // Scrapes that arrive together share one round of collection.
+  let collecting: Promise<string> | undefined;
   cluster.on('message', (worker, message: { type?: string; id: number }) => {
     if (message?.type !== REQUEST) {
       return;
     }
-    aggregator.clusterMetrics().then(
-      (body) => worker.send({ type: REPLY, id: message.id, body } satisfies Reply),
-      (error: Error) => worker.send({ type: REPLY, id: message.id, error: error.message }),
+    collecting ??= aggregator.clusterMetrics().finally(() => (collecting = undefined));
+    const reply = (answer: Omit<Reply, 'type' | 'id'>) => {
+      // The asking worker may have exited meanwhile: a failed send is reported to the callback,
+      // never thrown at the primary.
+      if (worker.isConnected()) {
+        worker.send({ type: REPLY, id: message.id, ...answer }, () => undefined);
+      }
+    };
+    collecting.then(
+      (body) => reply({ body }),
+      (error: Error) => reply({ error: error.message }),
     );
   });
 }
+
+/** Set by cluster.ts on the workers it forks (other process managers use node:cluster too). */
+const WORKER_FLAG = 'NEST_JWT_AUTH_CLUSTER_WORKER';
+
+/** Environment for a worker forked by cluster.ts. */
+export const clusterWorkerEnv = () => ({ [WORKER_FLAG]: '1' });
+
+/** True in a worker of cluster.ts, whose primary answers metrics requests. */
+export const inClusterWorker = () => cluster.isWorker && process.env[WORKER_FLAG] === '1';
 
 /** In a worker: answer the primary's collection requests from `registry`. */
 export function joinClusterMetrics(registry: Registry): void {

@@ -1,7 +1,6 @@
-import cluster from 'node:cluster';
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { clusterMetrics, joinClusterMetrics } from './cluster-metrics';
+import { clusterMetrics, inClusterWorker, joinClusterMetrics } from './cluster-metrics';
 
 /** Every label value below comes from a fixed set (route templates, error codes), never from input. */
 @Injectable()
@@ -53,14 +52,14 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    if (cluster.isWorker) {
+    if (inClusterWorker()) {
       joinClusterMetrics(this.registry);
     }
   }
 
   /** What a scrape gets: this process's metrics, or in cluster mode the sum over all workers. */
   scrape(): Promise<string> {
-    return cluster.isWorker ? clusterMetrics() : this.registry.metrics();
+    return inClusterWorker() ? clusterMetrics() : this.registry.metrics();
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {

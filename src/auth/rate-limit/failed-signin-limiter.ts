@@ -10,6 +10,7 @@ import { limitsUnavailable } from './rate-limit';
 
 /** The most times in a row a lock doubles: a lock lasts at most 2^(4-1) = 8 windows. */
 const MAX_STRIKES = 4;
+const MAX_LOCK_WINDOWS = 2 ** (MAX_STRIKES - 1);
 
 interface Failures {
   count: number;
@@ -26,7 +27,18 @@ interface FailureStore {
    * the attempt as a failure (until a success clears it) and answers 0.
    */
   reserve(key: string, limit: number, windowMs: number): Promise<number>;
+  /** Takes back one reservation (and the strike it may have added). */
+  release(key: string, limit: number): Promise<void>;
   clear(key: string): Promise<void>;
+}
+
+/** Undoes one `nextRecord`: the rule of `release`, in both stores. */
+function previousRecord(record: Failures, limit: number): Failures {
+  return {
+    count: Math.max(0, record.count - 1),
+    until: record.until,
+    strikes: record.count >= limit ? Math.max(0, record.strikes - 1) : record.strikes,
+  };
 }
 
 /** Applies one failure to a record: the rule both stores follow (Redis in Lua, below). */
@@ -52,8 +64,20 @@ class MemoryFailureStore implements FailureStore {
     if (record && record.count >= limit && now < record.until) {
       return Promise.resolve(record.until - now);
     }
-    this.failures.set(key, nextRecord(record, now, limit, windowMs));
+    const next = nextRecord(record, now, limit, windowMs);
+    // Forgotten, strikes included, as long after the lock as in Redis.
+    this.failures.set(key, next, { ttl: next.until + windowMs * MAX_LOCK_WINDOWS - now });
     return Promise.resolve(0);
+  }
+
+  release(key: string, limit: number): Promise<void> {
+    const record = this.failures.get(key);
+    if (record) {
+      this.failures.set(key, previousRecord(record, limit), {
+        ttl: this.failures.getRemainingTTL(key),
+      });
+    }
+    return Promise.resolve();
   }
 
   clear(key: string): Promise<void> {
@@ -65,6 +89,15 @@ class MemoryFailureStore implements FailureStore {
 /** Redis' own clock, so that instances whose clocks differ still agree on when a lock ends. */
 const REDIS_NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const RELEASE = `local limit = tonumber(ARGV[1])
+local r = redis.call('HMGET', KEYS[1], 'count', 'strikes')
+local count = tonumber(r[1])
+if not count then return 0 end
+local strikes = tonumber(r[2]) or 0
+if count >= limit and strikes > 0 then strikes = strikes - 1 end
+redis.call('HSET', KEYS[1], 'count', math.max(0, count - 1), 'strikes', strikes)
+return 0`;
 
 /** `FailureStore.reserve` with `nextRecord`'s rule, atomic in Redis. */
 const RESERVE = `${REDIS_NOW}
@@ -85,7 +118,7 @@ if count >= limit then
   untilAt = now + window * 2 ^ (strikes - 1)
 end
 redis.call('HSET', KEYS[1], 'count', count, 'until', untilAt, 'strikes', strikes)
-redis.call('PEXPIREAT', KEYS[1], untilAt + window * ${2 ** (MAX_STRIKES - 1)})
+redis.call('PEXPIREAT', KEYS[1], untilAt + window * ${MAX_LOCK_WINDOWS})
 return 0`;
 
 class RedisFailureStore implements FailureStore {
@@ -93,6 +126,10 @@ class RedisFailureStore implements FailureStore {
 
   async reserve(key: string, limit: number, windowMs: number): Promise<number> {
     return Number(await this.redis.eval(RESERVE, 1, RedisFailureStore.key(key), limit, windowMs));
+  }
+
+  async release(key: string, limit: number): Promise<void> {
+    await this.redis.eval(RELEASE, 1, RedisFailureStore.key(key), limit);
   }
 
   async clear(key: string): Promise<void> {
@@ -134,6 +171,30 @@ export class FailedSigninLimiter {
     this.store = redis ? new RedisFailureStore(redis) : new MemoryFailureStore();
   }
 
+  /**
+   * Runs one password check under the lock: refused while locked; otherwise counted as a failure
+   * unless `check` succeeds (then the record is cleared). When `check` throws (the database failed,
+   * not the password) the attempt is taken back, so that an outage never locks an owner out.
+   */
+  async guard<T>(
+    account: string,
+    ip: string | undefined,
+    check: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    await this.reserveAttempt(account, ip);
+    let result: T | undefined;
+    try {
+      result = await check();
+    } catch (error) {
+      await this.release(account, ip);
+      throw error;
+    }
+    if (result !== undefined) {
+      await this.recordSuccess(account, ip);
+    }
+    return result;
+  }
+
   /** Lets an attempt through, counted as a failure until `recordSuccess`, or refuses it (429). */
   async reserveAttempt(account: string, ip: string | undefined): Promise<void> {
     if (!this.config.enabled) {
@@ -152,6 +213,18 @@ export class FailedSigninLimiter {
         'Too many failed sign-ins for this account; try again later',
         { headers: { 'Retry-After': String(Math.ceil(left / 1000)) } },
       );
+    }
+  }
+
+  /**
+   * Takes back an attempt that ended neither in success nor in a wrong password (the database or
+   * Redis failed): only wrong passwords may count towards the lock.
+   */
+  async release(account: string, ip: string | undefined): Promise<void> {
+    if (this.config.enabled) {
+      await this.store
+        .release(FailedSigninLimiter.key(account, ip), this.config.signinFailures)
+        .catch(() => undefined); // the attempt has failed already; its error is the one to report
     }
   }
 

@@ -10,7 +10,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/configuration';
-import { isDatabaseUnavailable } from '../database/unavailable';
+import { errorCodes, isDatabaseUnavailable } from '../database/unavailable';
 import { RouteTable } from '../http/route-table';
 import { AppException } from './app.exception';
 import { codeForStatus, ERROR_CODES, ErrorCode } from './error-code';
@@ -91,7 +91,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     const error = exception instanceof Error ? exception : new Error('non-error thrown');
     if (isDatabaseUnavailable(error)) {
-      this.logger.error(`Database unavailable on ${request.method} ${instance}`);
+      const codes = errorCodes(error).join(', ') || error.message.slice(0, 40);
+      this.logger.error(
+        `Database unavailable (${error.name}: ${codes}) on ${request.method} ${instance}`,
+      );
       headers['Retry-After'] = '5';
       return problem('service_unavailable', GENERIC_DETAIL.service_unavailable!, instance);
     }
