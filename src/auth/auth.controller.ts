@@ -54,7 +54,6 @@ export class AuthController {
     429: undefined,
     413: undefined,
     415: undefined,
-    503: undefined,
   })
   signUp(@Body() dto: SignUpDto): Promise<UserResponseDto> {
     return this.auth.signUp(dto);
@@ -74,7 +73,6 @@ export class AuthController {
     429: 'Too many requests from this client, or too many failed sign-ins for this account from it (`rate_limited`, with `Retry-After`)',
     413: undefined,
     415: undefined,
-    503: undefined,
   })
   signIn(@Body() dto: SignInDto, @Client() client: ClientInfo): Promise<TokenPairResponseDto> {
     return this.auth.signIn(dto, client);
@@ -86,7 +84,6 @@ export class AuthController {
   @ApiOkResponse({ type: ProtectedResponseDto })
   @ApiProblemResponses({
     401: 'Missing, invalid, expired or revoked token (`token_missing`, `invalid_token`, `token_expired`, `token_revoked`, `session_revoked`, `session_expired`)',
-    503: undefined,
   })
   getProtected(@CurrentUser() user: AuthenticatedUser): ProtectedResponseDto {
     return {
@@ -108,7 +105,6 @@ export class AuthController {
   @ApiProblemResponses({
     400: undefined,
     401: 'Missing, invalid, expired or already revoked token',
-    503: undefined,
   })
   async revoke(
     @CurrentUser() user: AuthenticatedUser,
@@ -140,7 +136,6 @@ export class AuthController {
     429: undefined,
     413: undefined,
     415: undefined,
-    503: undefined,
   })
   refresh(
     @Body() dto: RefreshDto,

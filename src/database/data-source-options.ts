@@ -89,7 +89,7 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    const schema = (dataSource.options as { schema?: string }).schema ?? 'public';
+    const schema = dataSource.options.schema ?? 'public';
     if (!(await lock.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount) {
       // DATABASE_SCHEMA is a validated identifier, safe to quote into the statement.
       await lock.query(`CREATE SCHEMA "${schema}"`);

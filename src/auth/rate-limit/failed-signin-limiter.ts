@@ -220,7 +220,7 @@ export class FailedSigninLimiter {
    * Takes back an attempt that ended neither in success nor in a wrong password (the database or
    * Redis failed): only wrong passwords may count towards the lock.
    */
-  async release(account: string, ip: string | undefined): Promise<void> {
+  private async release(account: string, ip: string | undefined): Promise<void> {
     if (this.config.enabled) {
       await this.store
         .release(FailedSigninLimiter.key(account, ip), this.config.signinFailures)

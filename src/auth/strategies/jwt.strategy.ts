@@ -81,7 +81,8 @@ class CachingJwtStrategy extends Strategy {
 /**
  * Verifies access tokens with the algorithm, issuer and audience pinned and the key as a
  * KeyObject; then checks the token type and claims, and whether the token or its session has been
- * revoked (answered from memory in the common case): either fails on the very next request.
+ * revoked (RevocationCheck: from memory on SQLite, one query on PostgreSQL): either fails on the
+ * very next request, on any instance.
  * Session expiry needs no lookup, because access tokens never outlive their session.
  */
 @Injectable()

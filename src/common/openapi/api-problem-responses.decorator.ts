@@ -13,11 +13,14 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'The database or the rate-limit store cannot serve now (`service_unavailable`, with `Retry-After`)',
 };
 
-/** Documents error statuses of an operation with the problem+json body. */
+/**
+ * Documents error statuses of an operation with the problem+json body. Every such operation reads
+ * the database, so 503 is always listed (the operation may describe its own).
+ */
 export function ApiProblemResponses(statuses: Record<number, string | undefined>) {
   return applyDecorators(
     ApiExtraModels(ProblemDetailsDto),
-    ...Object.entries(statuses).map(([status, description]) =>
+    ...Object.entries({ 503: undefined, ...statuses }).map(([status, description]) =>
       ApiResponse({
         status: Number(status),
         description: description ?? STATUS_TEXT[Number(status)] ?? 'Error',
