@@ -1,5 +1,48 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
+import {
+  AppConfig,
+  appConfig,
+  AuthConfig,
+  authConfig,
+  DatabaseConfig,
+  databaseConfig,
+} from '../../config/configuration';
 import { JwtKeys } from './jwt-keys';
+import { resolveJwtSecrets } from './jwt-secrets';
+import { readPrivateKey } from './private-key';
 
-@Module({ providers: [JwtKeys], exports: [JwtKeys] })
+/**
+ * Turns the configured key into JwtKeys: reads the private key file, or checks the secrets and
+ * creates (or finds) the development secret. Runs once per app, at start-up, so a missing or weak
+ * key stops the start with a ConfigError naming the variable.
+ */
+export function createJwtKeys(auth: AuthConfig, app: AppConfig, database: DatabaseConfig): JwtKeys {
+  if (auth.algorithm !== 'HS256') {
+    return new JwtKeys({
+      algorithm: auth.algorithm,
+      privateKeyPem: readPrivateKey(auth.privateKey, auth.algorithm),
+    });
+  }
+  if (database.url !== undefined && auth.jwtSecrets.length === 0) {
+    new Logger('JwtKeys').warn(
+      'DATABASE_URL without JWT_SECRET: instances share a generated secret only when they share ' +
+        'the folder of DB_PATH; set JWT_SECRET for instances on several hosts',
+    );
+  }
+  return new JwtKeys({
+    algorithm: 'HS256',
+    secrets: resolveJwtSecrets(auth.jwtSecrets, app.production, database.path),
+  });
+}
+
+@Module({
+  providers: [
+    {
+      provide: JwtKeys,
+      inject: [authConfig.KEY, appConfig.KEY, databaseConfig.KEY],
+      useFactory: createJwtKeys,
+    },
+  ],
+  exports: [JwtKeys],
+})
 export class JwtKeysModule {}

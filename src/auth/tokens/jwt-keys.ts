@@ -7,18 +7,23 @@ import {
   JsonWebKey,
   KeyObject,
 } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { authConfig, JwtAlgorithm } from '../../config/configuration';
+import type { JwtAlgorithm } from '../../config/configuration';
 
 /** JOSE `typ` of access tokens (RFC 9068); refresh tokens are opaque and never JWTs. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /**
+ * What the keys are made of, once resolved by JwtKeysModule: the HS256 secrets (the first signs,
+ * all verify), or the checked PEM of an ES256 / RS256 private key.
+ */
+export type KeyMaterial =
+  | { algorithm: 'HS256'; secrets: [Buffer, ...Buffer[]] }
+  | { algorithm: 'ES256' | 'RS256'; privateKeyPem: string };
+
+/**
  * Keys, prepared once at start-up as KeyObjects: jsonwebtoken re-imports a string or Buffer
  * secret on every call, which costs about 40 times the verification itself.
  */
-@Injectable()
 export class JwtKeys {
   readonly algorithm: JwtAlgorithm;
   /** The HS256 secret, or the ES256 / RS256 private key. */
@@ -33,22 +38,29 @@ export class JwtKeys {
   /** Every key that verifies (the signing key and older ones), by `kid`. */
   private readonly verificationKeys = new Map<string, KeyObject>();
 
-  constructor(@Inject(authConfig.KEY) config: ConfigType<typeof authConfig>) {
-    this.algorithm = config.algorithm;
-    if (config.privateKeyPem) {
-      this.signingKey = createPrivateKey(config.privateKeyPem);
+  constructor(material: KeyMaterial) {
+    this.algorithm = material.algorithm;
+    let chainSecret: Buffer;
+    if (material.algorithm === 'HS256') {
+      const [current] = material.secrets;
+      this.signingKey = createSecretKey(current);
+      this.kid = JwtKeys.kidOf(current);
+      for (const secret of material.secrets) {
+        this.verificationKeys.set(JwtKeys.kidOf(secret), createSecretKey(secret));
+      }
+      chainSecret = current;
+    } else {
+      this.signingKey = createPrivateKey(material.privateKeyPem);
       this.publicKey = createPublicKey(this.signingKey);
       this.kid = JwtKeys.kidOf(this.publicKey.export({ type: 'spki', format: 'der' }));
       this.verificationKeys.set(this.kid, this.publicKey);
-    } else {
-      this.signingKey = createSecretKey(config.jwtSecret);
-      this.kid = JwtKeys.kidOf(config.jwtSecret);
-      for (const secret of [config.jwtSecret, ...config.previousJwtSecrets]) {
-        this.verificationKeys.set(JwtKeys.kidOf(secret), createSecretKey(secret));
-      }
+      // With a key pair, the server secret behind refresh-token derivation comes from the private key.
+      chainSecret = createHash('sha256')
+        .update(`refresh-chain\n${material.privateKeyPem}`)
+        .digest();
     }
     this.refreshKey = createSecretKey(
-      Buffer.from(hkdfSync('sha256', config.jwtSecret, '', 'refresh-token-chain', 32)),
+      Buffer.from(hkdfSync('sha256', chainSecret, '', 'refresh-token-chain', 32)),
     );
   }
 

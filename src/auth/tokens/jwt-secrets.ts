@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { ConfigError } from './config.error';
+import { ConfigError } from '../../config/config.error';
 
 export const MIN_SECRET_BYTES = 32;
 const PLACEHOLDER_WORDS = ['change', 'secret', 'example', 'placeholder', 'your', 'default', 'xxxx'];
+
+const logger = new Logger('JwtKeys');
 
 /** True when a secret looks like a value copied from documentation rather than generated. */
 export function looksLikePlaceholder(secret: string): boolean {
@@ -19,63 +21,46 @@ export function generatedSecretPath(dbPath: string): string | undefined {
 }
 
 /**
- * The signing secret. A configured secret must be at least 32 bytes; in production it must also
- * not look like a placeholder. Without one, production refuses to start, and development uses a
- * random secret generated once and kept beside the database (in memory only for `:memory:`).
- */
-export function resolveJwtSecret(
-  configured: string | undefined,
-  production: boolean,
-  dbPath: string,
-): Buffer {
-  if (configured !== undefined) {
-    if (Buffer.byteLength(configured) < MIN_SECRET_BYTES) {
-      throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long`);
-    }
-    if (looksLikePlaceholder(configured)) {
-      if (production) {
-        throw new ConfigError(
-          'JWT_SECRET',
-          'looks like a placeholder; generate one with `openssl rand -base64 48`',
-        );
-      }
-      new Logger('Config').warn('JWT_SECRET looks like a placeholder; never use it in production');
-    }
-    return Buffer.from(configured, 'utf8');
-  }
-  if (production) {
-    throw new ConfigError(
-      'JWT_SECRET',
-      'is required when NODE_ENV=production (at least 32 random bytes, e.g. `openssl rand -base64 48`)',
-    );
-  }
-  return developmentSecret(dbPath);
-}
-
-/**
- * `JWT_SECRET` may list several secrets separated by commas: the first signs, all of them verify,
- * so a new key can take over while tokens signed by the old one live out their lifetime.
+ * The HS256 secrets, the signing one first. Every configured secret must be at least 32 bytes; in
+ * production none may look like a placeholder. Without one, production refuses to start, and
+ * development uses a random secret generated once and kept beside the database (in memory only
+ * for `:memory:`).
  */
 export function resolveJwtSecrets(
-  configured: string | undefined,
+  configured: readonly string[],
   production: boolean,
   dbPath: string,
-): { jwtSecret: Buffer; previousJwtSecrets: Buffer[] } {
-  const listed = configured
-    ?.split(',')
-    .map((secret) => secret.trim())
-    .filter(Boolean);
-  if (!listed || listed.length === 0) {
-    return { jwtSecret: resolveJwtSecret(undefined, production, dbPath), previousJwtSecrets: [] };
+): [Buffer, ...Buffer[]] {
+  const [current, ...previous] = configured;
+  if (current === undefined) {
+    if (production) {
+      throw new ConfigError(
+        'JWT_SECRET',
+        'is required when NODE_ENV=production (at least 32 random bytes, e.g. `openssl rand -base64 48`)',
+      );
+    }
+    return [developmentSecret(dbPath)];
   }
-  const [current, ...previous] = listed.map((secret) =>
-    resolveJwtSecret(secret, production, dbPath),
-  );
-  return { jwtSecret: current, previousJwtSecrets: previous };
+  return [checked(current, production), ...previous.map((secret) => checked(secret, production))];
+}
+
+function checked(secret: string, production: boolean): Buffer {
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long`);
+  }
+  if (looksLikePlaceholder(secret)) {
+    if (production) {
+      throw new ConfigError(
+        'JWT_SECRET',
+        'looks like a placeholder; generate one with `openssl rand -base64 48`',
+      );
+    }
+    logger.warn('JWT_SECRET looks like a placeholder; never use it in production');
+  }
+  return Buffer.from(secret, 'utf8');
 }
 
 function developmentSecret(dbPath: string): Buffer {
-  const logger = new Logger('Config');
   const file = generatedSecretPath(dbPath);
   if (file === undefined) {
     logger.warn('JWT_SECRET is not set: using a random secret that lasts until the process ends');
