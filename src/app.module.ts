@@ -11,6 +11,7 @@ import {
   authConfig,
   DatabaseConfig,
   databaseConfig,
+  httpConfig,
   observabilityConfig,
   RateLimitConfig,
   rateLimitConfig,
@@ -20,6 +21,8 @@ import { throttlerOptions } from './auth/rate-limit/rate-limit';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from './database/data-source-options';
+import { ClockModule } from './common/clock/clock';
+import { TransactionsModule } from './database/transactions';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -34,6 +37,7 @@ import { UsersModule } from './users/users.module';
       isGlobal: true,
       load: [
         appConfig,
+        httpConfig,
         databaseConfig,
         authConfig,
         rateLimitConfig,
@@ -57,6 +61,8 @@ import { UsersModule } from './users/users.module';
         return dataSource;
       },
     }),
+    TransactionsModule,
+    ClockModule,
     LoggingModule,
     RedisModule,
     MetricsModule,

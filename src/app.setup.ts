@@ -10,15 +10,18 @@ import type { Socket } from 'node:net';
 import { requestIdOf } from './common/logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
 import { RouteTable } from './common/http/route-table';
-import { AppConfig, appConfig, loadHttpConfig } from './config/configuration';
+import { AppConfig, appConfig, HttpConfig, httpConfig } from './config/configuration';
 import helmet from '@fastify/helmet';
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
 export const BODY_LIMIT = 16 * 1024;
 
-/** The HTTP adapter of the app; main.ts and the tests create it the same way. */
-export function createHttpAdapter(): FastifyAdapter {
-  const http = loadHttpConfig(process.env);
+/**
+ * The HTTP adapter of the app; main.ts and the tests create it the same way. It exists before the
+ * app's container does, so its settings come straight from the `http` namespace's own loader unless
+ * a caller holding the container's value passes it.
+ */
+export function createHttpAdapter(http: HttpConfig = httpConfig()): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     // Off by default: otherwise anyone could pick their own address, and with it a fresh rate limit.
@@ -84,7 +87,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       },
     },
   });
-  const { corsOrigins } = loadHttpConfig(process.env);
+  const { corsOrigins } = app.get<HttpConfig>(httpConfig.KEY);
   if (corsOrigins.length > 0) {
     // An explicit allowlist: no origin is ever reflected that is not on it.
     app.enableCors({

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { ConfigError } from './config/config.error';
+import { loadDatabaseConfig, loadRedisConfig } from './config/configuration';
 import { EnvReader } from './config/env-reader';
 import { clusterWorkerEnv, serveClusterMetrics } from './metrics/cluster-metrics';
 
@@ -22,15 +23,15 @@ function loadEnvFile(): void {
 }
 
 function workerCount(): number {
-  const read = new EnvReader(process.env);
-  const count = read.int('WEB_CONCURRENCY', availableParallelism(), 1, 256);
-  if (count > 1 && read.raw('DATABASE_URL') === undefined) {
+  const count = new EnvReader(process.env).int('WEB_CONCURRENCY', availableParallelism(), 1, 256);
+  // The loaders are pure: reading them here checks the URLs before any worker starts.
+  if (count > 1 && loadDatabaseConfig(process.env).url === undefined) {
     throw new ConfigError(
       'WEB_CONCURRENCY',
       'above 1 needs DATABASE_URL: a SQLite file serves one process, so run `npm start` instead',
     );
   }
-  if (count > 1 && read.raw('REDIS_URL') === undefined) {
+  if (count > 1 && loadRedisConfig(process.env).url === undefined) {
     logger.warn('REDIS_URL is not set: each worker keeps its own rate-limit counters');
   }
   return count;
