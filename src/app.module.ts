@@ -48,7 +48,11 @@ import { UsersModule } from './users/users.module';
     }),
     TypeOrmModule.forRootAsync({
       inject: [databaseConfig.KEY],
-      useFactory: (database: DatabaseConfig) => dataSourceOptions(database),
+      // Each feature module registers its entities with TypeOrmModule.forFeature.
+      useFactory: (database: DatabaseConfig) => ({
+        ...dataSourceOptions(database),
+        autoLoadEntities: true,
+      }),
       dataSourceFactory: async (options) => {
         const dataSource = await new DataSource(options!).initialize();
         try {

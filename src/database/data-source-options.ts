@@ -1,12 +1,7 @@
 import { Client, defaults as pgDefaults, types as pgTypes } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { RevokedToken } from '../auth/revoked-tokens/revoked-token.entity';
-import { Session } from '../auth/sessions/session.entity';
 import type { DatabaseConfig } from '../config/configuration';
-import { User } from '../users/user.entity';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from './migrations';
-
-export const ENTITIES = [User, Session, RevokedToken];
 
 /** PostgreSQL's OID of `timestamp without time zone`. */
 const TIMESTAMP_OID = 1114;
@@ -21,10 +16,11 @@ export const isShared = (config: DatabaseConfig) => config.url !== undefined;
  * The one description of the database, used by the app, the tests and the TypeORM CLI
  * (ormconfig.ts): PostgreSQL when DATABASE_URL is set, otherwise the SQLite file at DB_PATH. The
  * schema changes only through the dialect's migrations, which `runMigrations` applies at start-up.
+ * Entities are not listed here: the app's feature modules register their own (autoLoadEntities),
+ * and the CLI takes the list in src/entities.ts.
  */
 export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
     migrationsRun: false,
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '../../src/config/configuration';
+import { dataSourceOptions } from '../../src/database/data-source-options';
+import { ENTITIES } from '../../src/entities';
 
 /**
  * Where the suites keep their data. `npm test` runs on SQLite; `npm run test:pg` sets
@@ -42,6 +45,14 @@ export async function storeEnv(dbPath: string): Promise<Record<string, string>> 
     REDIS_URL: TEST_REDIS_URL ?? '',
     REDIS_KEY_PREFIX: `${schema}:`,
   };
+}
+
+/**
+ * The app's database options with every entity, for a DataSource built without the app's modules
+ * (which register their entities themselves), as the TypeORM CLI builds it in ormconfig.ts.
+ */
+export function entityDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+  return { ...dataSourceOptions(config), entities: ENTITIES };
 }
 
 /** A query with `?` placeholders, run on either dialect. */
