@@ -1,9 +1,9 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './auth/auth.controller';
 import { AppException } from './common/errors/app.exception';
 import { ERROR_CODES, ErrorCode } from './common/errors/error-code';
+import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './common/openapi/openapi-schemes';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';

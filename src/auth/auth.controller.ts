@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { AppException } from '../common/errors/app.exception';
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
+import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from '../common/openapi/openapi-schemes';
 import { UserResponseDto } from '../users/dto/user-response.dto';
 import { AccountService } from './account.service';
 import { RateLimit, RateLimitGuard } from './rate-limit/rate-limit';
@@ -31,8 +32,8 @@ const REVOKE_MESSAGES: Record<RevokeScope, string> = {
   all: 'All sessions have been revoked',
 };
 
-export const ACCESS_TOKEN_SCHEME = 'access-token';
-export const REFRESH_TOKEN_SCHEME = 'refresh-token';
+// account.controller.ts still imports it from here; it lives in common/openapi.
+export { ACCESS_TOKEN_SCHEME };
 
 @ApiTags('auth')
 @Controller()
