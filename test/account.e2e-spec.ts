@@ -175,18 +175,40 @@ describe('account and sessions', () => {
   });
 
   describe('POST /password', () => {
-    it('should change the password and end other sessions but not the caller', async () => {
+    it('should change the password, end every session and open a new one for the caller', async () => {
       const user = await signedInUser(t.http);
       const other = await signIn(t.http, user.email);
-      await t.http
+      const response = await t.http
         .post('/password')
         .set(bearer(user.tokens.access_token))
         .send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'a-brand-new-password' })
         .expect(200);
-      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
-      await t.http.post('/refresh').send({ refresh_token: user.tokens.refresh_token }).expect(200);
-      await t.http.get('/protected').set(bearer(other.access_token)).expect(401);
-      await t.http.post('/refresh').send({ refresh_token: other.refresh_token }).expect(401);
+      expect(response.headers['cache-control']).toBe('no-store');
+      const pair = response.body as TokenPair;
+      expect(pair).toEqual({
+        message: expect.any(String),
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: expect.any(Number),
+        refresh_token: expect.any(String),
+      });
+      expect(decodePayload(pair.access_token).sid).not.toBe(
+        decodePayload(user.tokens.access_token).sid,
+      );
+      // Whoever shares the caller's old tokens is cut off, as is every other session.
+      for (const old of [user.tokens, other]) {
+        const protectedAnswer = await t.http.get('/protected').set(bearer(old.access_token));
+        expect([protectedAnswer.status, protectedAnswer.body.code]).toEqual([
+          401,
+          'session_revoked',
+        ]);
+        const refreshAnswer = await t.http
+          .post('/refresh')
+          .send({ refresh_token: old.refresh_token });
+        expect([refreshAnswer.status, refreshAnswer.body.code]).toEqual([401, 'session_revoked']);
+      }
+      await t.http.get('/protected').set(bearer(pair.access_token)).expect(200);
+      await t.http.post('/refresh').send({ refresh_token: pair.refresh_token }).expect(200);
       await t.http
         .post('/signin')
         .send({ email: user.email, password: DEFAULT_PASSWORD })

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { FailedSigninLimiter } from '../src/auth/rate-limit/failed-signin-limiter';
+import { MemoryFailureStore, RedisFailureStore } from '../src/auth/rate-limit/failure-store';
+import { Clock } from '../src/common/clock/clock';
 import { AppException } from '../src/common/errors/app.exception';
 import { loadRateLimitConfig } from '../src/config/configuration';
 import { runPrefix, TEST_REDIS_URL } from './helpers/database';
@@ -40,7 +42,10 @@ describe.each(['memory', 'redis'] as const)('%s failed sign-in lock', (store) =>
       RATE_LIMIT_SIGNIN_FAILURES: '3',
       RATE_LIMIT_SIGNIN_FAILURE_WINDOW: '1',
     });
-    limiter = new FailedSigninLimiter(config, redis);
+    limiter = new FailedSigninLimiter(
+      config,
+      redis ? new RedisFailureStore(redis) : new MemoryFailureStore(new Clock()),
+    );
   });
 
   afterAll(() => {

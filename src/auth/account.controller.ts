@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiNoContentResponse,
@@ -11,11 +11,10 @@ import { UserResponseDto } from '../users/dto/user-response.dto';
 import { AccountService } from './account.service';
 import { ACCESS_TOKEN_SCHEME } from './auth.controller';
 import type { AuthenticatedUser } from './authenticated-user';
-import { Client } from './decorators/client-info.decorator';
+import { Client, type ClientInfo } from './decorators/client-info.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { ChangePasswordDto, DeleteAccountDto, SessionResponseDto } from './dto/account.dto';
-import { MessageResponseDto } from './dto/protected-response.dto';
-import type { ClientInfo } from './sessions/sessions.service';
+import { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
 
 const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
 
@@ -58,11 +57,15 @@ export class AccountController {
 
   @Post('password')
   @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Change the password',
-    description: 'Needs the current password. Ends every other session; this one stays valid.',
+    description:
+      'Needs the current password. Ends every session of the account, the calling one included, ' +
+      'and answers with the token pair of a new session for the caller: access and refresh ' +
+      'tokens issued before the change stop working.',
   })
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ type: PasswordChangedResponseDto })
   @ApiProblemResponses({
     400: undefined,
     401: UNAUTHENTICATED,
@@ -75,9 +78,8 @@ export class AccountController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChangePasswordDto,
     @Client() client: ClientInfo,
-  ): Promise<MessageResponseDto> {
-    await this.account.changePassword(user, dto.currentPassword, dto.newPassword, client.ip);
-    return { message: 'Password has been changed; other sessions have been ended' };
+  ): Promise<PasswordChangedResponseDto> {
+    return this.account.changePassword(user, dto.currentPassword, dto.newPassword, client);
   }
 
   @Get('sessions')

@@ -1,23 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
+import { Transaction, Transactions } from '../database/transactions';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
+import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
+import type { ClientInfo } from './decorators/client-info.decorator';
 import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
+import type { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
+import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
+import { TokenPairs } from './tokens/token-pairs';
 
-/** The signed-in user's own account: profile, sessions, password, deletion. */
+const INVALID_PASSWORD = 'The password is incorrect';
+
+/**
+ * The signed-in user's own account: profile, sessions, password, deletion. Every operation that
+ * writes several rows is one unit of work.
+ */
 @Injectable()
 export class AccountService {
   constructor(
     private readonly users: UsersService,
+    private readonly userRows: UsersRepository,
     private readonly passwords: PasswordHasher,
+    private readonly credentials: Credentials,
     private readonly sessions: SessionsService,
     private readonly revokedTokens: RevokedTokensService,
+    private readonly tokenPairs: TokenPairs,
     private readonly failedChecks: FailedSigninLimiter,
+    private readonly transactions: Transactions,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<UserResponseDto> {
@@ -42,59 +57,92 @@ export class AccountService {
   }
 
   endSession(caller: AuthenticatedUser, sessionId: string): Promise<void> {
-    return this.sessions.revokeOwned(caller.userId, sessionId);
+    return this.sessions.endOwned(caller.userId, sessionId);
   }
 
   /** POST /revoke: the calling session (the seed's meaning), the others, or all of them. */
   async revoke(caller: AuthenticatedUser, scope: RevokeScope = 'current'): Promise<void> {
-    if (scope === 'others') {
-      await this.sessions.revokeAll(caller.userId, 'logout', caller.sessionId);
-      return;
-    }
-    await this.revokeCallerToken(caller);
-    if (scope === 'all') {
-      await this.sessions.revokeAll(caller.userId, 'logout');
-    }
-    await this.sessions.revoke(caller.sessionId, 'logout');
+    await this.transactions.run(async (tx) => {
+      if (scope === 'others') {
+        await this.sessions.revokeAll(caller.userId, 'logout', tx, caller.sessionId);
+        return;
+      }
+      await this.revokedTokens.revoke(this.callerToken(caller), 'logout', tx);
+      if (scope === 'all') {
+        await this.sessions.revokeAll(caller.userId, 'logout', tx);
+      } else {
+        await this.sessions.revoke(caller.sessionId, 'logout', tx);
+      }
+    });
   }
 
-  /** Checks the current password, stores the new one and ends every other session. */
+  /**
+   * Checks the current password, stores the new one, ends every session of the account (the
+   * caller's too: whoever shares it is cut off) and opens a new one for the caller, all in one
+   * unit of work. A sign-in that checked the old password and has not written its session yet
+   * fails; one that has is ended with the rest.
+   */
   async changePassword(
     caller: AuthenticatedUser,
     currentPassword: string,
     newPassword: string,
-    ip?: string,
-  ): Promise<void> {
-    await this.checkPassword(caller.userId, currentPassword, ip);
-    await this.users.updatePasswordHash(caller.userId, await this.passwords.hash(newPassword));
-    await this.sessions.revokeAll(caller.userId, 'password_changed', caller.sessionId);
+    client: ClientInfo,
+  ): Promise<PasswordChangedResponseDto> {
+    const verifiedHash = await this.checkPassword(caller.userId, currentPassword, client.ip);
+    const newHash = await this.passwords.hash(newPassword);
+    const opened = await this.transactions.run(async (tx) => {
+      await this.lockStillValid(caller.userId, verifiedHash, currentPassword, tx);
+      await this.userRows.updatePasswordHash(caller.userId, newHash, tx);
+      await this.sessions.revokeAll(caller.userId, 'password_changed', tx);
+      return this.sessions.open(caller.userId, client, tx);
+    });
+    return {
+      message: 'Password has been changed; every session has been ended and this new one opened',
+      ...this.tokenPairs.issue({ id: caller.userId, email: caller.email }, opened),
+    };
   }
 
   /** Checks the password, ends every session and deletes the account; the email is free again. */
   async deleteAccount(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
-    await this.checkPassword(caller.userId, password, ip);
-    await this.users.markDeleted(caller.userId);
-    await this.revokeCallerToken(caller);
-    await this.sessions.revokeAll(caller.userId, 'account_deleted');
+    const verifiedHash = await this.checkPassword(caller.userId, password, ip);
+    await this.transactions.run(async (tx) => {
+      await this.lockStillValid(caller.userId, verifiedHash, password, tx);
+      await this.users.markDeleted(caller.userId, tx);
+      await this.revokedTokens.revoke(this.callerToken(caller), 'logout', tx);
+      await this.sessions.revokeAll(caller.userId, 'account_deleted', tx);
+    });
   }
 
-  /** One Argon2 verification, with the same per-account-and-address lock as sign-in. */
-  private async checkPassword(userId: string, password: string, ip?: string): Promise<void> {
+  /**
+   * One Argon2 verification, with the same per-account-and-address lock as sign-in. Returns the
+   * hash it verified, which the change then expects to find unchanged.
+   */
+  private async checkPassword(userId: string, password: string, ip?: string): Promise<string> {
     const account = `user:${userId}`;
     const user = await this.failedChecks.guard(account, ip, async () => {
-      const found = await this.users.findByIdWithPassword(userId);
+      const found = await this.userRows.findByIdWithPassword(userId);
       const valid = await this.passwords.verify(found?.passwordHash, password);
       return found && valid ? found : undefined;
     });
     if (!user) {
-      throw new AppException('invalid_password', 'The password is incorrect');
+      throw new AppException('invalid_password', INVALID_PASSWORD);
+    }
+    return user.passwordHash;
+  }
+
+  /** Locks the credentials; a concurrent change that won the race makes the password wrong. */
+  private async lockStillValid(
+    userId: string,
+    verifiedHash: string,
+    password: string,
+    tx: Transaction,
+  ): Promise<void> {
+    if (!(await this.credentials.lockStillValid(userId, verifiedHash, password, tx))) {
+      throw new AppException('invalid_password', INVALID_PASSWORD);
     }
   }
 
-  private async revokeCallerToken(caller: AuthenticatedUser): Promise<void> {
-    await this.revokedTokens.revoke(
-      { jti: caller.jti, sessionId: caller.sessionId, expiresAt: caller.expiresAt },
-      'logout',
-    );
+  private callerToken(caller: AuthenticatedUser) {
+    return { jti: caller.jti, sessionId: caller.sessionId, expiresAt: caller.expiresAt };
   }
 }

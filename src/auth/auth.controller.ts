@@ -23,7 +23,7 @@ import { SignInDto, SignUpDto } from './dto/credentials.dto';
 import { MessageResponseDto, ProtectedResponseDto } from './dto/protected-response.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { TokenPairResponseDto } from './dto/token-pair-response.dto';
-import type { ClientInfo } from './sessions/sessions.service';
+import type { ClientInfo } from './decorators/client-info.decorator';
 import { bearerToken } from './tokens/refresh-tokens';
 
 const REVOKE_MESSAGES: Record<RevokeScope, string> = {

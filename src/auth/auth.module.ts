@@ -1,8 +1,14 @@
 import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type Redis from 'ioredis';
+import { Clock } from '../common/clock/clock';
+import { authConfig, databaseConfig } from '../config/configuration';
+import { isShared } from '../database/data-source-options';
+import { REDIS } from '../redis/redis.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
 import { AccountService } from './account.service';
@@ -11,18 +17,28 @@ import { AuthService } from './auth.service';
 import { ExpiredRowsPurger } from './expired-rows.purger';
 import { JwksController } from './jwks.controller';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
+import { FailureStore, MemoryFailureStore, RedisFailureStore } from './rate-limit/failure-store';
 import { RateLimitGuard } from './rate-limit/rate-limit';
-import { RevocationCheck } from './revocation/revocation-check';
+import {
+  InMemoryRevocationCheck,
+  RevocationCheck,
+  SharedRevocationCheck,
+} from './revocation/revocation-check';
+import { RevocationQueryRepository } from './revocation/revocation-query.repository';
 import { RevokedToken } from './revoked-tokens/revoked-token.entity';
+import { RevokedTokensRepository } from './revoked-tokens/revoked-tokens.repository';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { Session } from './sessions/session.entity';
+import { SessionsRepository } from './sessions/sessions.repository';
 import { SessionsService } from './sessions/sessions.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
 import { JwtKeys } from './tokens/jwt-keys';
 import { JwtKeysModule } from './tokens/jwt-keys.module';
+import { TokenPairs } from './tokens/token-pairs';
 
 @Module({
   imports: [
@@ -45,15 +61,49 @@ import { JwtKeysModule } from './tokens/jwt-keys.module';
     AuthService,
     AccountService,
     PasswordHasher,
+    Credentials,
     SessionsService,
+    SessionsRepository,
     RevokedTokensService,
-    RevocationCheck,
+    RevokedTokensRepository,
+    RevocationQueryRepository,
     AccessTokenService,
+    TokenPairs,
     JwtStrategy,
     ExpiredRowsPurger,
     FailedSigninLimiter,
     RateLimitGuard,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    // The deployment mode is chosen here, once: embedded (SQLite, one process, state in memory)
+    // or shared (PostgreSQL, with Redis for the counters). Services never ask which.
+    {
+      provide: RevocationCheck,
+      inject: [
+        databaseConfig.KEY,
+        authConfig.KEY,
+        RevocationQueryRepository,
+        RevokedTokensRepository,
+        SessionsRepository,
+        Clock,
+      ],
+      useFactory: (
+        database: ConfigType<typeof databaseConfig>,
+        auth: ConfigType<typeof authConfig>,
+        sharedQuery: RevocationQueryRepository,
+        revokedTokens: RevokedTokensRepository,
+        sessions: SessionsRepository,
+        clock: Clock,
+      ): RevocationCheck =>
+        isShared(database)
+          ? new SharedRevocationCheck(sharedQuery)
+          : new InMemoryRevocationCheck(revokedTokens, sessions, clock, auth.accessTtl),
+    },
+    {
+      provide: FailureStore,
+      inject: [Clock, { token: REDIS, optional: true }],
+      useFactory: (clock: Clock, redis?: Redis): FailureStore =>
+        redis ? new RedisFailureStore(redis) : new MemoryFailureStore(clock),
+    },
   ],
 })
 export class AuthModule {}

@@ -2,28 +2,38 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppException } from '../common/errors/app.exception';
 import { authConfig } from '../config/configuration';
+import { Transactions } from '../database/transactions';
 import { MetricsService } from '../metrics/metrics.service';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
+import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
+import type { ClientInfo } from './decorators/client-info.decorator';
 import type { SignInDto, SignUpDto } from './dto/credentials.dto';
 import type { TokenPairResponseDto } from './dto/token-pair-response.dto';
+import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
-import { Session } from './sessions/session.entity';
-import { ClientInfo, SessionsService } from './sessions/sessions.service';
+import { SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 import { looksLikeJwt } from './tokens/refresh-tokens';
+import { TokenPairs } from './tokens/token-pairs';
+
+const INVALID_CREDENTIALS = 'The email or password is incorrect';
 
 @Injectable()
 export class AuthService {
   constructor(
     private readonly users: UsersService,
+    private readonly userRows: UsersRepository,
     private readonly passwords: PasswordHasher,
+    private readonly credentials: Credentials,
     private readonly sessions: SessionsService,
     private readonly revokedTokens: RevokedTokensService,
     private readonly accessTokens: AccessTokenService,
+    private readonly tokenPairs: TokenPairs,
     private readonly failedSignins: FailedSigninLimiter,
+    private readonly transactions: Transactions,
     private readonly metrics: MetricsService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
@@ -35,7 +45,8 @@ export class AuthService {
 
   /**
    * Checks the password (an unknown email costs the same hashing as a wrong password and gets the
-   * same answer), then opens a session.
+   * same answer), then opens a session, provided the password is still the account's when the
+   * session is written.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
     return this.counted(
@@ -46,18 +57,28 @@ export class AuthService {
 
   private async signInOnce(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
     const user = await this.failedSignins.guard(dto.email, client.ip, async () => {
-      const found = await this.users.findByEmailWithPassword(dto.email);
+      const found = await this.userRows.findByEmailWithPassword(dto.email);
       const valid = await this.passwords.verify(found?.passwordHash, dto.password);
       return found && valid ? found : undefined;
     });
     if (!user) {
-      throw new AppException('invalid_credentials', 'The email or password is incorrect');
+      throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
     }
-    if (this.passwords.needsRehash(user.passwordHash)) {
-      await this.users.updatePasswordHash(user.id, await this.passwords.hash(dto.password));
+    const rehashed = this.passwords.needsRehash(user.passwordHash)
+      ? await this.passwords.hash(dto.password)
+      : undefined;
+    const opened = await this.transactions.run(async (tx) => {
+      if (!(await this.credentials.lockStillValid(user.id, user.passwordHash, dto.password, tx))) {
+        // Changed (or deleted) while this password was being checked: it is no longer valid.
+        throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
+      }
+      return this.sessions.open(user.id, client, tx);
+    });
+    if (rehashed) {
+      // Only over the hash just verified: never over one that a password change wrote since.
+      await this.userRows.replacePasswordHash(user.id, user.passwordHash, rehashed);
     }
-    const { session, refreshToken } = await this.sessions.create(user.id, client);
-    return this.tokenPair(user, session, refreshToken);
+    return this.tokenPairs.issue(user, opened);
   }
 
   /**
@@ -75,14 +96,19 @@ export class AuthService {
     if (looksLikeJwt(credential)) {
       return this.exchangeAccessToken(credential);
     }
-    const { session, refreshToken } = await this.sessions.rotate(credential);
-    const user = await this.users.findById(session.userId);
+    const rotated = await this.sessions.rotate(credential);
+    const user = await this.users.findById(rotated.session.userId);
     if (!user) {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
-    return this.tokenPair(user, session, refreshToken);
+    return this.tokenPairs.issue(user, rotated);
   }
 
+  /**
+   * Spends the access token and restarts its session's refresh-token chain, in one unit of work
+   * with the session locked: of two exchanges of one token, exactly one succeeds, and the other
+   * counts as reuse.
+   */
   private async exchangeAccessToken(token: string): Promise<TokenPairResponseDto> {
     if (!this.config.refreshAcceptsAccessToken) {
       throw AppException.rejectedToken(
@@ -91,24 +117,30 @@ export class AuthService {
       );
     }
     const claims = this.accessTokens.verify(token);
-    await this.sessions.findActive(claims.sid);
-    const spent = await this.revokedTokens.revoke(
-      { jti: claims.jti, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) },
-      'exchanged',
-    );
-    if (!spent) {
-      const previous = await this.revokedTokens.findByJti(claims.jti);
-      if (previous?.reason === 'exchanged') {
-        await this.sessions.revoke(claims.sid, 'reuse_detected');
-        throw AppException.rejectedToken(
-          'refresh_token_reused',
-          'This access token was already exchanged; the session has been revoked',
-        );
+    const exchanged = await this.transactions.run(async (tx) => {
+      const session = await this.sessions.lockActive(claims.sid, tx);
+      const previous = await this.revokedTokens.findByJti(claims.jti, tx);
+      if (previous) {
+        return { spentBefore: previous.reason };
       }
-      throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
+      await this.revokedTokens.revoke(
+        { jti: claims.jti, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000) },
+        'exchanged',
+        tx,
+      );
+      return { restarted: await this.sessions.restartChain(session, tx) };
+    });
+    if (exchanged.restarted) {
+      return this.tokenPairs.issue({ id: claims.sub, email: claims.email }, exchanged.restarted);
     }
-    const { session, refreshToken } = await this.sessions.restartChain(claims.sid);
-    return this.tokenPair({ id: claims.sub, email: claims.email }, session, refreshToken);
+    if (exchanged.spentBefore === 'exchanged') {
+      await this.sessions.revoke(claims.sid, 'reuse_detected');
+      throw AppException.rejectedToken(
+        'refresh_token_reused',
+        'This access token was already exchanged; the session has been revoked',
+      );
+    }
+    throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
   }
 
   /** Runs `attempt` and counts its outcome: `success`, or the error code it failed with. */
@@ -124,23 +156,5 @@ export class AuthService {
       count(MetricsService.outcomeOf(error));
       throw error;
     }
-  }
-
-  private tokenPair(
-    user: { id: string; email: string },
-    session: Session,
-    refreshToken: string,
-  ): TokenPairResponseDto {
-    const access = this.accessTokens.issue(
-      user,
-      session.id,
-      this.sessions.accessTokenLifetime(session),
-    );
-    return {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-      refresh_token: refreshToken,
-    };
   }
 }

@@ -7,10 +7,17 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/configuration';
+import { Clock } from '../common/clock/clock';
+import { UsersRepository } from '../users/users.repository';
+import { RevocationCheck } from './revocation/revocation-check';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
-import { UsersService } from '../users/users.service';
 import { SessionsService } from './sessions/sessions.service';
 import { CLOCK_TOLERANCE } from './tokens/access-token.service';
+
+/** Seconds a deleted account is kept after its last token could still be live. */
+const DELETED_ACCOUNT_RETENTION = 24 * 3600;
+/** Seconds a revoked token's row is kept past its expiry, beyond the clock tolerance. */
+const REVOKED_TOKEN_MARGIN = 60;
 
 /** Periodically deletes revocation rows of expired tokens, long-ended sessions and deleted accounts. */
 @Injectable()
@@ -22,7 +29,9 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly revokedTokens: RevokedTokensService,
     private readonly sessions: SessionsService,
-    private readonly users: UsersService,
+    private readonly users: UsersRepository,
+    private readonly revocations: RevocationCheck,
+    private readonly clock: Clock,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -42,16 +51,19 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
 
   /** A revoked row is kept until its token could no longer pass, clock tolerance included. */
   /** Deleted accounts go (with their sessions) a day after no token of theirs can be live. */
-  async purge(
-    now = new Date(),
-  ): Promise<{ revokedTokens: number; sessions: number; deletedUsers: number }> {
+  async purge(): Promise<{ revokedTokens: number; sessions: number; deletedUsers: number }> {
+    const now = this.clock.nowMs();
     try {
-      const cutoff = new Date(now.getTime() - (CLOCK_TOLERANCE + 60) * 1000);
-      const revokedTokens = await this.revokedTokens.purgeExpired(cutoff);
-      const deletedUsers = await this.users.purgeDeleted(
-        new Date(now.getTime() - (this.config.accessTtl + CLOCK_TOLERANCE + 86400) * 1000),
+      const revokedTokens = await this.revokedTokens.purgeExpired(
+        new Date(now - (CLOCK_TOLERANCE + REVOKED_TOKEN_MARGIN) * 1000),
       );
-      const sessions = await this.sessions.purgeExpired(now);
+      const deletedUsers = await this.users.purgeDeleted(
+        new Date(
+          now - (this.config.accessTtl + CLOCK_TOLERANCE + DELETED_ACCOUNT_RETENTION) * 1000,
+        ),
+      );
+      const sessions = await this.sessions.purgeExpired();
+      await this.revocations.reload();
       return { revokedTokens, sessions, deletedUsers };
     } catch (error) {
       this.logger.error(`Purge failed: ${(error as Error).name}`);

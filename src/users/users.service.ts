@@ -1,74 +1,49 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository } from 'typeorm';
-import { isUniqueViolation } from '../common/database/unique-violation';
 import { AppException } from '../common/errors/app.exception';
+import { Clock } from '../common/clock/clock';
+import type { Transaction } from '../database/transactions';
 import { User } from './user.entity';
+import { UsersRepository } from './users.repository';
 
+/** Accounts: the rules around the `users` rows (storage is UsersRepository's). */
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
 
-  /** Stores a new user; the unique index on email decides races and maps to `email_taken`. */
+  /** Stores a new user; an email already registered, even by a racing request, is `email_taken`. */
   async create(email: string, passwordHash: string): Promise<User> {
-    const user = this.users.create({
+    const user = Object.assign(new User(), {
       id: randomUUID(),
       email,
       passwordHash,
-      createdAt: new Date(),
+      createdAt: this.clock.now(),
+      deletedAt: null,
     });
-    try {
-      await this.users.insert(user);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new AppException('email_taken', 'An account with this email already exists');
-      }
-      throw error;
+    if (!(await this.users.insert(user))) {
+      throw new AppException('email_taken', 'An account with this email already exists');
     }
     return user;
   }
 
-  /** The user with its password hash, for checking a password. */
-  findByEmailWithPassword(email: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('user')
-      .addSelect('user.passwordHash')
-      .where('user.email = :email', { email })
-      .getOne();
-  }
-
   findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
-  }
-
-  /** The user with its password hash, by id. */
-  findByIdWithPassword(id: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('user')
-      .addSelect('user.passwordHash')
-      .where('user.id = :id', { id })
-      .getOne();
-  }
-
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+    return this.users.findById(id);
   }
 
   /**
-   * Deletes an account: the email (free to register again) and the hash are erased at once; the
-   * row itself stays, invisible, until `purgeDeleted` removes it with its sessions.
+   * Locks the account's credentials until `tx` ends (see UsersRepository.lockCredentials) and
+   * returns its current hash, or undefined when the account is gone.
    */
-  async markDeleted(id: string, now = new Date()): Promise<void> {
-    await this.users.update(
-      { id },
-      // Not an email address, so nobody can sign up with it and block the deletion.
-      { email: `deleted:${id}`, passwordHash: '!', deletedAt: now },
-    );
+  async lockCredentials(userId: string, tx: Transaction): Promise<string | undefined> {
+    const current = await this.users.lockCredentials(userId, tx);
+    return current && current.deletedAt === null ? current.passwordHash : undefined;
   }
 
-  async purgeDeleted(before: Date): Promise<number> {
-    const result = await this.users.delete({ deletedAt: LessThan(before) });
-    return result.affected ?? 0;
+  /** Deletes the account inside `tx`; see UsersRepository.markDeleted. */
+  markDeleted(userId: string, tx: Transaction): Promise<void> {
+    return this.users.markDeleted(userId, this.clock.now(), tx);
   }
 }

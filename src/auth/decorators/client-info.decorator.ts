@@ -1,6 +1,11 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { ClientInfo } from '../sessions/sessions.service';
+
+/** Who opened a session: the caller's user agent and address. */
+export interface ClientInfo {
+  userAgent?: string;
+  ip?: string;
+}
 
 /** The user agent and address of the caller, recorded with a new session. */
 export const Client = createParamDecorator(

@@ -20,3 +20,11 @@ export class TokenPairResponseDto {
   })
   refresh_token!: string;
 }
+
+export class PasswordChangedResponseDto extends TokenPairResponseDto {
+  @ApiProperty({
+    description: 'What happened',
+    example: 'Password has been changed; every session has been ended and this new one opened',
+  })
+  message!: string;
+}

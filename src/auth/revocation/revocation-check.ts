@@ -1,58 +1,120 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import { databaseConfig } from '../../config/configuration';
-import { isShared } from '../../database/data-source-options';
-import { RevokedTokensService } from '../revoked-tokens/revoked-tokens.service';
-import { SessionsService } from '../sessions/sessions.service';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { Transaction } from '../../database/transactions';
+import { Clock } from '../../common/clock/clock';
+import { RevokedTokensRepository } from '../revoked-tokens/revoked-tokens.repository';
+import { SessionsRepository } from '../sessions/sessions.repository';
+import { CLOCK_TOLERANCE } from '../tokens/access-token.service';
+import { IdFilter } from './id-filter';
+import { RevocationQueryRepository } from './revocation-query.repository';
 
 export type Revocation = 'token_revoked' | 'session_revoked';
 
 /**
- * Whether an access token may no longer be used: its own `jti` or its whole session revoked.
- * Runs on every authenticated request. On SQLite, one process owns the data and answers from its
- * in-memory filters. On PostgreSQL, any instance may have revoked the token a moment ago, so the
- * tables themselves are asked, both in one round trip: a revocation is committed before its
- * response is sent, hence visible to every instance's very next request. Nothing is cached.
+ * Whether an access token may no longer be used: its own `jti` or its whole session revoked. Asked
+ * on every authenticated request, and told of every revocation before it is written. One
+ * implementation per deployment mode, chosen once by the module (see AuthModule).
+ */
+export abstract class RevocationCheck {
+  abstract find(jti: string, sessionId: string): Promise<Revocation | undefined>;
+  /** Called before the revocation of `jti` is written. */
+  abstract willRevokeToken(jti: string): void;
+  /** Called before the sessions `ids` are revoked. */
+  abstract willRevokeSessions(...ids: string[]): void;
+  /** Called inside `tx` before every unrevoked session of the user is revoked by it. */
+  abstract willRevokeSessionsOf(userId: string, tx: Transaction): Promise<void>;
+  /** Rebuilds whatever it keeps from the tables (at start-up and after each purge). */
+  abstract reload(): Promise<void>;
+}
+
+/**
+ * The embedded mode: one process owns the SQLite file, so every revocation passes through here and
+ * two in-memory filters (revoked `jti`s that could still verify, sessions revoked recently enough
+ * that one of their access tokens may still be live) answer almost every check without a query;
+ * the rare id a filter might know is confirmed in its table. Each filter learns an id before the
+ * row is written, so a committed revocation is never missed.
  */
 @Injectable()
-export class RevocationCheck {
-  private readonly shared: boolean;
+export class InMemoryRevocationCheck extends RevocationCheck implements OnModuleInit {
+  private readonly tokens = new IdFilter();
+  private readonly sessionIds = new IdFilter();
 
   constructor(
-    private readonly revokedTokens: RevokedTokensService,
-    private readonly sessions: SessionsService,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(databaseConfig.KEY) database: ConfigType<typeof databaseConfig>,
+    private readonly revokedTokens: RevokedTokensRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly clock: Clock,
+    private readonly accessTtl: number,
   ) {
-    this.shared = isShared(database);
+    super();
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.reload();
   }
 
   async find(jti: string, sessionId: string): Promise<Revocation | undefined> {
-    if (!this.shared) {
-      if (await this.revokedTokens.isRevoked(jti)) {
-        return 'token_revoked';
-      }
-      return (await this.sessions.isRevoked(sessionId)) ? 'session_revoked' : undefined;
-    }
-    // Straight to the driver's pool as a named (prepared) statement: PostgreSQL plans it once per
-    // connection, and TypeORM's query runner stays off the hot path. Together they raised
-    // /protected by about a quarter on this set-up (see the README's Performance section).
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const {
-      rows: [row],
-    } = await pool.query<{ token: boolean; session: boolean | null }>({
-      name: 'revocation-check',
-      text: `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token,
-                    (SELECT revoked_at IS NULL FROM sessions WHERE id = $2) AS session`,
-      values: [jti, sessionId],
-    });
-    if (row.token) {
+    if (this.tokens.mightContain(jti) && (await this.revokedTokens.exists(jti))) {
       return 'token_revoked';
     }
-    // No row at all: the session (or its account) is gone.
-    return row.session === true ? undefined : 'session_revoked';
+    if (this.sessionIds.mightContain(sessionId)) {
+      const session = await this.sessions.findById(sessionId);
+      if (session === null || session.revokedAt !== null) {
+        return 'session_revoked';
+      }
+    }
+    return undefined;
   }
+
+  willRevokeToken(jti: string): void {
+    this.tokens.add(jti);
+  }
+
+  willRevokeSessions(...ids: string[]): void {
+    ids.forEach((id) => this.sessionIds.add(id));
+  }
+
+  async willRevokeSessionsOf(userId: string, tx: Transaction): Promise<void> {
+    // Exact: on SQLite no other writer can add a session before `tx` ends.
+    this.willRevokeSessions(...(await this.sessions.unrevokedIdsOfUser(userId, tx)));
+  }
+
+  async reload(): Promise<void> {
+    const now = this.clock.nowMs();
+    await Promise.all([
+      this.tokens.rebuild((add) =>
+        this.revokedTokens.eachJtiExpiringAfter(new Date(now - CLOCK_TOLERANCE * 1000), add),
+      ),
+      this.sessionIds.rebuild(async (add) => {
+        const since = new Date(now - (this.accessTtl + CLOCK_TOLERANCE) * 1000);
+        (await this.sessions.idsRevokedAfter(since)).forEach(add);
+      }),
+    ]);
+  }
+}
+
+/**
+ * The shared mode: any instance may have revoked the token a moment ago, so the tables themselves
+ * are asked, both in one round trip. A revocation is committed before its response is sent, hence
+ * visible to every instance's very next request. Nothing is kept in memory.
+ */
+@Injectable()
+export class SharedRevocationCheck extends RevocationCheck {
+  constructor(private readonly query: RevocationQueryRepository) {
+    super();
+  }
+
+  async find(jti: string, sessionId: string): Promise<Revocation | undefined> {
+    const row = await this.query.find(jti, sessionId);
+    if (row.tokenRevoked) {
+      return 'token_revoked';
+    }
+    return row.sessionActive ? undefined : 'session_revoked';
+  }
+
+  willRevokeToken(): void {}
+
+  willRevokeSessions(): void {}
+
+  async willRevokeSessionsOf(): Promise<void> {}
+
+  async reload(): Promise<void> {}
 }

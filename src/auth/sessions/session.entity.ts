@@ -1,6 +1,12 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/user.entity';
 
+/** Longest user agent and client address kept with a session; longer ones are cut. */
+export const SESSION_USER_AGENT_LENGTH = 512;
+export const SESSION_IP_LENGTH = 64;
+/** SHA-256 in hex. */
+const TOKEN_HASH_LENGTH = 64;
+
 /**
  * One signed-in device or client. The raw refresh token is never stored: only the SHA-256 of the
  * current one, and a generation counter that lets a spent ancestor be recognised (see
@@ -20,14 +26,19 @@ export class Session {
   user?: User;
 
   /** SHA-256 (hex) of the current refresh token. */
-  @Column({ name: 'refresh_token_hash', type: 'varchar', length: 64 })
+  @Column({ name: 'refresh_token_hash', type: 'varchar', length: TOKEN_HASH_LENGTH })
   refreshTokenHash!: string;
 
   /**
    * SHA-256 of the last token of the previous chain, when an access-token exchange started a new
    * one: that token and its recent ancestors still count as spent.
    */
-  @Column({ name: 'retired_refresh_token_hash', type: 'varchar', length: 64, nullable: true })
+  @Column({
+    name: 'retired_refresh_token_hash',
+    type: 'varchar',
+    length: TOKEN_HASH_LENGTH,
+    nullable: true,
+  })
   retiredRefreshTokenHash!: string | null;
 
   /** How many rotations this refresh-token chain has been through. */
@@ -48,10 +59,15 @@ export class Session {
   @Column({ name: 'expires_at' })
   expiresAt!: Date;
 
-  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  @Column({
+    name: 'user_agent',
+    type: 'varchar',
+    length: SESSION_USER_AGENT_LENGTH,
+    nullable: true,
+  })
   userAgent!: string | null;
 
-  @Column({ type: 'varchar', length: 64, nullable: true })
+  @Column({ type: 'varchar', length: SESSION_IP_LENGTH, nullable: true })
   ip!: string | null;
 
   @Column({ name: 'revoked_at', nullable: true, type: Date })

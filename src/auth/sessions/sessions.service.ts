@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
+import { Clock } from '../../common/clock/clock';
 import { AppException } from '../../common/errors/app.exception';
-import { authConfig, databaseConfig } from '../../config/configuration';
-import { isShared } from '../../database/data-source-options';
+import { authConfig } from '../../config/configuration';
+import type { Transaction } from '../../database/transactions';
 import { MetricsService } from '../../metrics/metrics.service';
-import { IdFilter } from '../revocation/id-filter';
-import { CLOCK_TOLERANCE } from '../tokens/access-token.service';
+import type { ClientInfo } from '../decorators/client-info.decorator';
+import { RevocationCheck } from '../revocation/revocation-check';
 import { JwtKeys } from '../tokens/jwt-keys';
 import {
   distanceToCurrent,
@@ -17,12 +16,8 @@ import {
   parseRefreshToken,
   successorOf,
 } from '../tokens/refresh-tokens';
-import { Session } from './session.entity';
-
-export interface ClientInfo {
-  userAgent?: string;
-  ip?: string;
-}
+import { Session, SESSION_IP_LENGTH, SESSION_USER_AGENT_LENGTH } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 
 export interface SessionWithToken {
   session: Session;
@@ -36,35 +31,33 @@ export interface SessionWithToken {
  */
 export const REUSE_DETECTION_DEPTH = 64;
 
+/** How long a session row is kept after its absolute expiry, then purged. */
+const ENDED_SESSION_RETENTION_MS = 24 * 3600 * 1000;
+
 /**
- * Sessions and their refresh-token chains. Revoked session ids are also kept in an in-memory
- * filter (loaded at start-up, updated before each revocation), so the check on every request
- * costs a query only for the rare id the filter might know (on PostgreSQL, shared with other
- * instances, there is no filter: see RevokedTokensService). Expiry needs no check there: an
- * access token never outlives its session (see `accessTokenLifetime`).
+ * The rules of sessions and their refresh-token chains: expiry (absolute and idle), rotation with
+ * a grace window for concurrent twins, reuse detection, revocation. Storage is
+ * SessionsRepository's; every revocation is announced to the RevocationCheck before it is written.
+ * Expiry needs no check on each request: an access token never outlives its session (see
+ * `accessTokenLifetime`).
  */
 @Injectable()
-export class SessionsService implements OnModuleInit {
-  private readonly revokedFilter?: IdFilter;
-
+export class SessionsService {
   constructor(
-    @InjectRepository(Session) private readonly sessions: Repository<Session>,
-    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
-    @Inject(databaseConfig.KEY) database: ConfigType<typeof databaseConfig>,
+    private readonly sessions: SessionsRepository,
+    private readonly revocations: RevocationCheck,
+    private readonly clock: Clock,
     private readonly keys: JwtKeys,
     private readonly metrics: MetricsService,
-  ) {
-    this.revokedFilter = isShared(database) ? undefined : new IdFilter();
-  }
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+  ) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.reloadRevokedFilter();
-  }
-
-  async create(userId: string, client: ClientInfo, now = new Date()): Promise<SessionWithToken> {
+  /** Opens a session for the user, inside `tx` (whose caller has checked the credentials). */
+  async open(userId: string, client: ClientInfo, tx: Transaction): Promise<SessionWithToken> {
+    const now = this.clock.now();
     const id = randomUUID();
     const refreshToken = newRefreshToken(id);
-    const session = this.sessions.create({
+    const session = Object.assign(new Session(), {
       id,
       userId,
       refreshTokenHash: hashRefreshToken(refreshToken),
@@ -74,43 +67,28 @@ export class SessionsService implements OnModuleInit {
       createdAt: now,
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + this.config.sessionMaxAge * 1000),
-      userAgent: client.userAgent?.slice(0, 512) ?? null,
-      ip: client.ip?.slice(0, 64) ?? null,
+      userAgent: client.userAgent?.slice(0, SESSION_USER_AGENT_LENGTH) ?? null,
+      ip: client.ip?.slice(0, SESSION_IP_LENGTH) ?? null,
       revokedAt: null,
       revokedReason: null,
     });
-    await this.sessions.insert(session);
+    await this.sessions.insert(session, tx);
     return { session, refreshToken };
-  }
-
-  /**
-   * True when the session has been revoked or no longer exists. Called on every authenticated
-   * request: answered from memory unless the filter might know the id.
-   */
-  async isRevoked(id: string): Promise<boolean> {
-    if (this.revokedFilter && !this.revokedFilter.mightContain(id)) {
-      return false;
-    }
-    const session = await this.sessions.findOne({
-      where: { id },
-      select: { id: true, revokedAt: true },
-    });
-    return session === null || session.revokedAt !== null;
   }
 
   /**
    * Seconds an access token issued now may live: the configured lifetime, cut short by the
    * session's absolute expiry, so that no access token outlives its session.
    */
-  accessTokenLifetime(session: Session, now = new Date()): number {
-    const remaining = Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000);
+  accessTokenLifetime(session: Session): number {
+    const remaining = Math.floor((session.expiresAt.getTime() - this.clock.nowMs()) / 1000);
     return Math.max(1, Math.min(this.config.accessTtl, remaining));
   }
 
   /** The session if it may still be used; otherwise `session_revoked` or `session_expired`. */
-  async findActive(id: string, now = new Date()): Promise<Session> {
-    const session = await this.sessions.findOneBy({ id });
-    this.assertActive(session, now);
+  async findActive(id: string): Promise<Session> {
+    const session = await this.sessions.findById(id);
+    this.assertActive(session);
     return session;
   }
 
@@ -119,71 +97,39 @@ export class SessionsService implements OnModuleInit {
    * grace window gets the same successor; later, or any older ancestor, counts as theft and
    * revokes the whole session.
    */
-  async rotate(token: string, now = new Date()): Promise<SessionWithToken> {
+  async rotate(token: string): Promise<SessionWithToken> {
     const parsed = parseRefreshToken(token);
     if (!parsed) {
       throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is malformed');
     }
-    let session = await this.sessions.findOneBy({ id: parsed.sessionId });
-    this.assertActive(session, now);
+    let session = await this.sessions.findById(parsed.sessionId);
+    this.assertActive(session);
 
     const presentedHash = hashRefreshToken(token);
     const successor = successorOf(token, this.keys.refreshKey);
     if (presentedHash === session.refreshTokenHash) {
-      const result = await this.sessions
-        .createQueryBuilder()
-        .update(Session)
-        .set({
-          refreshTokenHash: hashRefreshToken(successor),
-          generation: () => 'generation + 1',
-          rotatedAt: now,
-          lastUsedAt: now,
-        })
-        .where('id = :id AND refresh_token_hash = :hash AND revoked_at IS NULL', {
-          id: session.id,
-          hash: presentedHash,
-        })
-        .execute();
-      if (result.affected === 1) {
-        session.refreshTokenHash = hashRefreshToken(successor);
-        session.generation += 1;
-        session.rotatedAt = now;
-        session.lastUsedAt = now;
-        return { session, refreshToken: successor };
+      const now = this.clock.now();
+      const next = {
+        refreshTokenHash: hashRefreshToken(successor),
+        generation: session.generation + 1,
+        rotatedAt: now,
+        lastUsedAt: now,
+      };
+      if (await this.sessions.compareAndSetChain(session.id, presentedHash, next)) {
+        return { session: Object.assign(session, next), refreshToken: successor };
       }
       // Another request rotated this token first: answer as its concurrent twin.
-      session = await this.sessions.findOneBy({ id: parsed.sessionId });
-      this.assertActive(session, now);
+      session = await this.sessions.findById(parsed.sessionId);
+      this.assertActive(session);
     }
 
-    const distance = distanceToCurrent(
-      token,
-      session.refreshTokenHash,
-      Math.min(session.generation, REUSE_DETECTION_DEPTH),
-      this.keys.refreshKey,
-    );
-    const retired =
-      distance === undefined &&
-      session.retiredRefreshTokenHash !== null &&
-      distanceToCurrent(
-        token,
-        session.retiredRefreshTokenHash,
-        REUSE_DETECTION_DEPTH,
-        this.keys.refreshKey,
-      ) !== undefined;
-    if (distance === undefined && !retired) {
-      throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is not valid');
-    }
-    const graceMs = this.config.refreshReuseGrace * 1000;
-    if (
-      distance === 1 &&
-      graceMs > 0 &&
-      session.rotatedAt !== null &&
-      now.getTime() - session.rotatedAt.getTime() <= graceMs
-    ) {
+    if (this.isConcurrentTwin(token, session)) {
       return { session, refreshToken: successor };
     }
-    await this.revoke(session.id, 'reuse_detected', now);
+    if (!this.isSpent(token, session)) {
+      throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is not valid');
+    }
+    await this.revoke(session.id, 'reuse_detected');
     throw AppException.rejectedToken(
       'refresh_token_reused',
       'This refresh token was already used; the session has been revoked',
@@ -191,17 +137,8 @@ export class SessionsService implements OnModuleInit {
   }
 
   /** The user's sessions that may still be used, newest first. */
-  async listActive(userId: string, now = new Date()): Promise<Session[]> {
-    const idleCutoff = new Date(now.getTime() - this.config.sessionIdleTtl * 1000);
-    return this.sessions.find({
-      where: {
-        userId,
-        revokedAt: IsNull(),
-        expiresAt: MoreThan(now),
-        lastUsedAt: MoreThan(idleCutoff),
-      },
-      order: { createdAt: 'DESC' },
-    });
+  listActive(userId: string): Promise<Session[]> {
+    return this.sessions.listActive(userId, this.clock.now(), this.idleCutoff());
   }
 
   /** When a session ends unless refreshed: its absolute or its idle expiry, whichever is first. */
@@ -214,106 +151,117 @@ export class SessionsService implements OnModuleInit {
    * Ends one of the user's active sessions. Someone else's session, an ended one and an unknown
    * id all answer `session_not_found`, so ids cannot be probed.
    */
-  async revokeOwned(userId: string, id: string, now = new Date()): Promise<void> {
-    const active = (await this.listActive(userId, now)).some((session) => session.id === id);
-    if (!active) {
+  async endOwned(userId: string, id: string): Promise<void> {
+    this.revocations.willRevokeSessions(id);
+    const ended = await this.sessions.revokeIfActive(
+      userId,
+      id,
+      'logout',
+      this.clock.now(),
+      this.idleCutoff(),
+    );
+    if (!ended) {
       throw new AppException('session_not_found', 'No active session of yours has this id');
     }
-    await this.revoke(id, 'logout', now);
-  }
-
-  /** Ends every active session of the user, except `keep`; returns how many ended. */
-  async revokeAll(
-    userId: string,
-    reason: string,
-    keep?: string,
-    now = new Date(),
-  ): Promise<number> {
-    const ids = (await this.listActive(userId, now))
-      .map((session) => session.id)
-      .filter((id) => id !== keep);
-    ids.forEach((id) => this.revokedFilter?.add(id));
-    if (ids.length > 0) {
-      await this.sessions.update(
-        { id: In(ids), revokedAt: IsNull() },
-        { revokedAt: now, revokedReason: reason },
-      );
-      this.metrics.revoked('session', reason, ids.length);
-    }
-    return ids.length;
+    this.metrics.revoked('session', 'logout');
   }
 
   /**
-   * Starts a new refresh-token chain for a session (the access-token exchange at /refresh). The
-   * old chain's end is kept, so its tokens still count as spent: presenting one revokes the session.
+   * Ends every session of the user not ended yet, except `keep`, inside `tx`: one set-based
+   * statement, so a session opened before it runs is ended too. Returns how many ended.
    */
-  async restartChain(sessionId: string, now = new Date()): Promise<SessionWithToken> {
-    const refreshToken = newRefreshToken(sessionId);
-    // Compare-and-set on the chain's end, like `rotate`: a rotation that lands in between (on any
-    // instance) is retired with the rest of the chain instead of being overwritten unseen.
-    for (;;) {
-      const session = await this.findActive(sessionId, now);
-      const result = await this.sessions
-        .createQueryBuilder()
-        .update(Session)
-        .set({
-          retiredRefreshTokenHash: session.refreshTokenHash,
-          refreshTokenHash: hashRefreshToken(refreshToken),
-          generation: 0,
-          rotatedAt: null,
-          lastUsedAt: now,
-        })
-        .where('id = :id AND refresh_token_hash = :hash AND revoked_at IS NULL', {
-          id: sessionId,
-          hash: session.refreshTokenHash,
-        })
-        .execute();
-      if (result.affected === 1) {
-        return { session, refreshToken };
-      }
+  async revokeAll(userId: string, reason: string, tx: Transaction, keep?: string): Promise<number> {
+    await this.revocations.willRevokeSessionsOf(userId, tx);
+    const count = await this.sessions.revokeAllOfUser(userId, reason, this.clock.now(), keep, tx);
+    if (count > 0) {
+      this.metrics.revoked('session', reason, count);
     }
+    return count;
   }
 
-  async revoke(id: string, reason: string, now = new Date()): Promise<void> {
-    this.revokedFilter?.add(id);
-    const result = await this.sessions.update(
-      { id, revokedAt: IsNull() },
-      { revokedAt: now, revokedReason: reason },
-    );
-    if (result.affected === 1) {
+  /**
+   * Starts a new refresh-token chain for a session that `tx` holds locked (see `lockActive`): the
+   * access-token exchange at /refresh. The old chain's end is kept, so its tokens still count as
+   * spent: presenting one revokes the session.
+   */
+  async restartChain(session: Session, tx: Transaction): Promise<SessionWithToken> {
+    const refreshToken = newRefreshToken(session.id);
+    const next = {
+      retiredRefreshTokenHash: session.refreshTokenHash,
+      refreshTokenHash: hashRefreshToken(refreshToken),
+      generation: 0,
+      rotatedAt: null,
+      lastUsedAt: this.clock.now(),
+    };
+    if (!(await this.sessions.compareAndSetChain(session.id, session.refreshTokenHash, next, tx))) {
+      // The row is locked, so this cannot happen; should it, the exchange is refused, not forced.
+      throw AppException.rejectedToken('session_revoked', 'The session has been revoked');
+    }
+    return { session: Object.assign(session, next), refreshToken };
+  }
+
+  /** The session, locked for the rest of `tx`, if it may still be used. */
+  async lockActive(sessionId: string, tx: Transaction): Promise<Session> {
+    const session = await this.sessions.findByIdForUpdate(sessionId, tx);
+    this.assertActive(session);
+    return session;
+  }
+
+  async revoke(id: string, reason: string, tx?: Transaction): Promise<void> {
+    this.revocations.willRevokeSessions(id);
+    if (await this.sessions.revoke(id, reason, this.clock.now(), tx)) {
       this.metrics.revoked('session', reason);
     }
   }
 
-  /** Deletes sessions that ended more than a day ago, then rebuilds the filter. */
-  async purgeExpired(now = new Date()): Promise<number> {
-    const cutoff = new Date(now.getTime() - 86400 * 1000);
-    const result = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
-    await this.reloadRevokedFilter();
-    return result.affected ?? 0;
+  /** Deletes sessions that ended a while ago. */
+  purgeExpired(): Promise<number> {
+    return this.sessions.deleteExpiredBefore(
+      new Date(this.clock.nowMs() - ENDED_SESSION_RETENTION_MS),
+    );
   }
 
-  /** Only sessions revoked recently enough that one of their access tokens may still be live. */
-  private async reloadRevokedFilter(now = new Date()): Promise<void> {
-    const since = new Date(now.getTime() - (this.config.accessTtl + CLOCK_TOLERANCE) * 1000);
-    await this.revokedFilter?.rebuild(async (add) => {
-      const rows = await this.sessions.find({
-        where: { revokedAt: MoreThan(since) },
-        select: { id: true },
-      });
-      rows.forEach((row) => add(row.id));
-    });
+  /** A spent predecessor presented again inside the grace window after its rotation. */
+  private isConcurrentTwin(token: string, session: Session): boolean {
+    const graceMs = this.config.refreshReuseGrace * 1000;
+    return (
+      graceMs > 0 &&
+      session.rotatedAt !== null &&
+      this.clock.nowMs() - session.rotatedAt.getTime() <= graceMs &&
+      distanceToCurrent(token, session.refreshTokenHash, 1, this.keys.refreshKey) === 1
+    );
   }
 
-  private assertActive(session: Session | null, now: Date): asserts session is Session {
+  /** A token of this session spent before: an ancestor of the current one or of the retired chain. */
+  private isSpent(token: string, session: Session): boolean {
+    const depth = Math.min(session.generation, REUSE_DETECTION_DEPTH);
+    return (
+      distanceToCurrent(token, session.refreshTokenHash, depth, this.keys.refreshKey) !==
+        undefined ||
+      (session.retiredRefreshTokenHash !== null &&
+        distanceToCurrent(
+          token,
+          session.retiredRefreshTokenHash,
+          REUSE_DETECTION_DEPTH,
+          this.keys.refreshKey,
+        ) !== undefined)
+    );
+  }
+
+  private idleCutoff(): Date {
+    return new Date(this.clock.nowMs() - this.config.sessionIdleTtl * 1000);
+  }
+
+  private assertActive(session: Session | null): asserts session is Session {
     if (session === null) {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
     if (session.revokedAt !== null) {
       throw AppException.rejectedToken('session_revoked', 'The session has been revoked');
     }
+    const now = this.clock.nowMs();
     const idleDeadline = session.lastUsedAt.getTime() + this.config.sessionIdleTtl * 1000;
-    if (session.expiresAt.getTime() <= now.getTime() || idleDeadline <= now.getTime()) {
+    if (session.expiresAt.getTime() <= now || idleDeadline <= now) {
       throw AppException.rejectedToken('session_expired', 'The session has expired');
     }
   }

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import type { TokenPairResponseDto } from '../dto/token-pair-response.dto';
+import { SessionsService, SessionWithToken } from '../sessions/sessions.service';
+import { AccessTokenService } from './access-token.service';
+
+/** The answer of every route that opens or continues a session: a new access and refresh token. */
+@Injectable()
+export class TokenPairs {
+  constructor(
+    private readonly accessTokens: AccessTokenService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  issue(user: { id: string; email: string }, opened: SessionWithToken): TokenPairResponseDto {
+    const access = this.accessTokens.issue(
+      user,
+      opened.session.id,
+      this.sessions.accessTokenLifetime(opened.session),
+    );
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: opened.refreshToken,
+    };
+  }
+}

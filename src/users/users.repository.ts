@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, LessThan, Repository } from 'typeorm';
+import { isUniqueViolation } from '../common/database/unique-violation';
+import { Transaction, Transactions } from '../database/transactions';
+import { User } from './user.entity';
+
+/** What a credential change compares and locks: the hash, and whether the account still exists. */
+export interface Credentials {
+  passwordHash: string;
+  deletedAt: Date | null;
+}
+
+/** Every query on `users`. */
+@Injectable()
+export class UsersRepository {
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly transactions: Transactions,
+  ) {}
+
+  /** Inserts the user; false when the email is taken (the unique index decides races). */
+  insert(user: User): Promise<boolean> {
+    return this.transactions.write(undefined, async (manager) => {
+      try {
+        await manager.insert(User, user);
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          return false;
+        }
+        throw error;
+      }
+    });
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** The user with its password hash, for checking a password. */
+  findByEmailWithPassword(email: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.email = :email', { email })
+      .getOne();
+  }
+
+  /** The user with its password hash, by id. */
+  findByIdWithPassword(id: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.id = :id', { id })
+      .getOne();
+  }
+
+  /**
+   * The account's credentials, locked until `tx` ends: every unit of work that creates a session
+   * or changes a credential takes this lock first, so they run one after the other per account,
+   * on every instance. On SQLite, where writers already take turns, the read alone suffices.
+   */
+  async lockCredentials(id: string, tx: Transaction): Promise<Credentials | null> {
+    const query = tx
+      .createQueryBuilder(User, 'user')
+      .select(['user.id', 'user.passwordHash', 'user.deletedAt'])
+      .withDeleted()
+      .where('user.id = :id', { id });
+    if (tx.connection.options.type === 'postgres') {
+      // Not FOR UPDATE: inserting a session takes a key-share lock on its user, which must not wait.
+      query.setLock('for_no_key_update');
+    }
+    const user = await query.getOne();
+    return user && { passwordHash: user.passwordHash, deletedAt: user.deletedAt };
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string, tx?: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) => manager.update(User, { id }, { passwordHash }));
+  }
+
+  /**
+   * Replaces the hash only while it is still `expected`: a re-hash computed from a password that a
+   * change has since replaced is dropped.
+   */
+  async replacePasswordHash(id: string, expected: string, passwordHash: string): Promise<boolean> {
+    const result = await this.transactions.write(undefined, (manager) =>
+      manager.update(User, { id, passwordHash: expected, deletedAt: IsNull() }, { passwordHash }),
+    );
+    return result.affected === 1;
+  }
+
+  /**
+   * Deletes an account: the email (free to register again) and the hash are erased at once; the
+   * row itself stays, invisible, until `purgeDeleted` removes it with its sessions.
+   */
+  async markDeleted(id: string, now: Date, tx: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      // Not an email address, so nobody can sign up with it and block the deletion.
+      manager.update(User, { id }, { email: `deleted:${id}`, passwordHash: '!', deletedAt: now }),
+    );
+  }
+
+  async purgeDeleted(before: Date): Promise<number> {
+    const result = await this.transactions.write(undefined, (manager) =>
+      manager.delete(User, { deletedAt: LessThan(before) }),
+    );
+    return result.affected ?? 0;
+  }
+}
