@@ -19,8 +19,7 @@ import {
 } from './config/configuration';
 import { throttlerOptions } from './auth/rate-limit/rate-limit';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions, runMigrations } from './database/data-source-options';
+import { dataSourceOptions, openMigrated } from './database/data-source-options';
 import { ClockModule } from './common/clock/clock';
 import { TransactionsModule } from './database/transactions';
 import { HealthModule } from './health/health.module';
@@ -53,17 +52,7 @@ import { UsersModule } from './users/users.module';
         ...dataSourceOptions(database),
         autoLoadEntities: true,
       }),
-      dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
-        try {
-          await runMigrations(dataSource);
-        } catch (error) {
-          // TypeOrmModule retries a failed start; each try must not leave a pool behind.
-          await dataSource.destroy();
-          throw error;
-        }
-        return dataSource;
-      },
+      dataSourceFactory: (options) => openMigrated(options!),
     }),
     TransactionsModule,
     ClockModule,

@@ -1,3 +1,4 @@
+import { problemCodeOf } from './common/errors/problem-details.filter';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -117,7 +118,13 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observeRequest(
+      request.method,
+      route,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+      problemCodeOf(reply),
+    );
     done();
   });
 

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DatabaseConfig, loadDatabaseConfig } from '../src/config/configuration';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { sql, storeEnv } from './helpers/database';
+import { entityDataSourceOptions, sql, storeEnv } from './helpers/database';
 
 /** The migrations, not synchronize, define the schema: they must match the entities exactly. */
 describe('database schema', () => {
@@ -10,7 +10,7 @@ describe('database schema', () => {
 
   beforeEach(async () => {
     config = loadDatabaseConfig(await storeEnv(':memory:'));
-    dataSource = new DataSource(dataSourceOptions(config));
+    dataSource = new DataSource(entityDataSourceOptions(config));
     await dataSource.initialize();
   });
 

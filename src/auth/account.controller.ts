@@ -9,7 +9,7 @@ import {
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
 import { UserResponseDto } from '../users/dto/user-response.dto';
 import { AccountService } from './account.service';
-import { ACCESS_TOKEN_SCHEME } from './auth.controller';
+import { ACCESS_TOKEN_SCHEME } from '../common/openapi/openapi-schemes';
 import type { AuthenticatedUser } from './authenticated-user';
 import { Client, type ClientInfo } from './decorators/client-info.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';

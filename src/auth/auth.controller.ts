@@ -33,7 +33,6 @@ const REVOKE_MESSAGES: Record<RevokeScope, string> = {
 };
 
 // account.controller.ts still imports it from here; it lives in common/openapi.
-export { ACCESS_TOKEN_SCHEME };
 
 @ApiTags('auth')
 @Controller()

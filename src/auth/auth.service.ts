@@ -3,7 +3,6 @@ import type { ConfigType } from '@nestjs/config';
 import { AppException } from '../common/errors/app.exception';
 import { authConfig } from '../config/configuration';
 import { Transactions } from '../database/transactions';
-import { MetricsService } from '../metrics/metrics.service';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
@@ -34,7 +33,6 @@ export class AuthService {
     private readonly tokenPairs: TokenPairs,
     private readonly failedSignins: FailedSigninLimiter,
     private readonly transactions: Transactions,
-    private readonly metrics: MetricsService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -49,13 +47,6 @@ export class AuthService {
    * session is written.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    return this.counted(
-      (outcome) => this.metrics.signin(outcome),
-      () => this.signInOnce(dto, client),
-    );
-  }
-
-  private async signInOnce(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
     const user = await this.failedSignins.guard(dto.email, client.ip, async () => {
       const found = await this.userRows.findByEmailWithPassword(dto.email);
       const valid = await this.passwords.verify(found?.passwordHash, dto.password);
@@ -86,13 +77,6 @@ export class AuthService {
    * (spending it) for a new pair in the same session.
    */
   async refresh(credential: string): Promise<TokenPairResponseDto> {
-    return this.counted(
-      (outcome) => this.metrics.refresh(outcome),
-      () => this.refreshOnce(credential),
-    );
-  }
-
-  private async refreshOnce(credential: string): Promise<TokenPairResponseDto> {
     if (looksLikeJwt(credential)) {
       return this.exchangeAccessToken(credential);
     }
@@ -141,20 +125,5 @@ export class AuthService {
       );
     }
     throw AppException.rejectedToken('token_revoked', 'The access token has been revoked');
-  }
-
-  /** Runs `attempt` and counts its outcome: `success`, or the error code it failed with. */
-  private async counted<T>(
-    count: (outcome: string) => void,
-    attempt: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      const result = await attempt();
-      count('success');
-      return result;
-    } catch (error) {
-      count(MetricsService.outcomeOf(error));
-      throw error;
-    }
   }
 }

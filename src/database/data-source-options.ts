@@ -100,3 +100,15 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
     await lock.end();
   }
 }
+
+/** Connects and applies pending migrations; a failed try leaves no pool behind (it is retried). */
+export async function openMigrated(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource(options).initialize();
+  try {
+    await runMigrations(dataSource);
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+  return dataSource;
+}

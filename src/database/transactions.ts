@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { getDataSourceToken } from '@nestjs/typeorm';
+import { getEntityManagerToken } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { databaseConfig } from '../config/configuration';
 import { isShared } from './data-source-options';
 
@@ -35,16 +35,16 @@ export abstract class Transactions {
  * (see the repositories) order the units that touch the same rows, on every instance.
  */
 class PooledTransactions extends Transactions {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(private readonly manager: EntityManager) {
     super();
   }
 
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction('READ COMMITTED', work);
+    return this.manager.transaction('READ COMMITTED', work);
   }
 
   write<T>(tx: Transaction | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return work(tx ?? this.dataSource.manager);
+    return work(tx ?? this.manager);
   }
 }
 
@@ -56,16 +56,16 @@ class PooledTransactions extends Transactions {
 class SerialTransactions extends Transactions {
   private readonly turn = new Mutex();
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(private readonly manager: EntityManager) {
     super();
   }
 
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.turn.runExclusive(() => this.dataSource.transaction(work));
+    return this.turn.runExclusive(() => this.manager.transaction(work));
   }
 
   write<T>(tx: Transaction | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return tx ? work(tx) : this.turn.runExclusive(() => work(this.dataSource.manager));
+    return tx ? work(tx) : this.turn.runExclusive(() => work(this.manager));
   }
 }
 
@@ -75,11 +75,9 @@ class SerialTransactions extends Transactions {
   providers: [
     {
       provide: Transactions,
-      inject: [databaseConfig.KEY, getDataSourceToken()],
-      useFactory: (database: ConfigType<typeof databaseConfig>, dataSource: DataSource) =>
-        isShared(database)
-          ? new PooledTransactions(dataSource)
-          : new SerialTransactions(dataSource),
+      inject: [databaseConfig.KEY, getEntityManagerToken()],
+      useFactory: (database: ConfigType<typeof databaseConfig>, manager: EntityManager) =>
+        isShared(database) ? new PooledTransactions(manager) : new SerialTransactions(manager),
     },
   ],
   exports: [Transactions],

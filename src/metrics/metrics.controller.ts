@@ -7,6 +7,7 @@ import { Public } from '../auth/decorators/public.decorator';
 import { AppException } from '../common/errors/app.exception';
 import { appConfig, observabilityConfig } from '../config/configuration';
 import { MetricsService } from './metrics.service';
+import { UNAVAILABLE_RETRY_AFTER } from '../common/errors/retry-after';
 
 /**
  * Prometheus metrics of this instance (in cluster mode: of all its workers, summed). Scrape every
@@ -53,7 +54,7 @@ export class MetricsController {
     const body = await this.metrics.scrape().catch(() => {
       // Cluster mode: the primary did not gather the workers' metrics in time.
       throw new AppException('service_unavailable', 'Metrics are not available right now', {
-        headers: { 'Retry-After': '5' },
+        headers: { 'Retry-After': UNAVAILABLE_RETRY_AFTER },
       });
     });
     await reply.header('Content-Type', this.metrics.registry.contentType).send(body);

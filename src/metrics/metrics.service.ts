@@ -2,6 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { clusterMetrics, inClusterWorker, joinClusterMetrics } from './cluster-metrics';
 
+/** The routes whose attempts are also counted by outcome, and their counters. */
+const ATTEMPT_COUNTERS: Record<string, 'signins' | 'refreshes' | undefined> = {
+  '/signin': 'signins',
+  '/refresh': 'refreshes',
+};
+
 /** Every label value below comes from a fixed set (route templates, error codes), never from input. */
 @Injectable()
 export class MetricsService {
@@ -62,18 +68,24 @@ export class MetricsService {
     return inClusterWorker() ? clusterMetrics() : this.registry.metrics();
   }
 
-  observeRequest(method: string, route: string, status: number, seconds: number): void {
+  /**
+   * Counts an answered request; sign-ins and refreshes also by outcome (`success`, or the error
+   * code of the problem answered), here and nowhere else, whichever layer refused them.
+   */
+  observeRequest(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    problemCode: string | undefined,
+  ): void {
     const labels = { method, route, status: String(status) };
     this.requests.inc(labels);
     this.latency.observe(labels, seconds);
-  }
-
-  signin(outcome: string): void {
-    this.signins.inc({ outcome });
-  }
-
-  refresh(outcome: string): void {
-    this.refreshes.inc({ outcome });
+    const attempts = method === 'POST' ? ATTEMPT_COUNTERS[route] : undefined;
+    if (attempts) {
+      this[attempts].inc({ outcome: status < 400 ? 'success' : (problemCode ?? 'error') });
+    }
   }
 
   revoked(kind: 'token' | 'session', reason: string, count = 1): void {
@@ -81,11 +93,5 @@ export class MetricsService {
       this.reuseDetections.inc();
     }
     this.revocations.inc({ kind, reason }, count);
-  }
-
-  /** The outcome label of a failed attempt: its stable error code, or `error`. */
-  static outcomeOf(error: unknown): string {
-    const code = (error as { code?: unknown })?.code;
-    return typeof code === 'string' && /^[a-z_]{1,40}$/.test(code) ? code : 'error';
   }
 }

@@ -1,8 +1,8 @@
-import { ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, HttpException, Injectable, SetMetadata } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RateLimitConfig } from '../../config/configuration';
 import { AppException } from '../../common/errors/app.exception';
-import { MetricsService } from '../../metrics/metrics.service';
+import { UNAVAILABLE_RETRY_AFTER } from '../../common/errors/retry-after';
 
 export type RateLimitedRoute = 'signup' | 'signin' | 'refresh';
 const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
@@ -36,23 +36,13 @@ export function throttlerOptions(config: RateLimitConfig) {
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override headerPrefix = 'RateLimit';
-  @Inject(MetricsService) private readonly metrics!: MetricsService;
 
   /** When the shared counters (Redis) cannot be reached, refuse with 503 rather than not limit. */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     try {
       return await super.canActivate(context);
     } catch (error) {
-      const refusal = error instanceof HttpException ? error : limitsUnavailable();
-      // Refused before the handler runs: counted here among the attempts' outcomes.
-      const outcome = MetricsService.outcomeOf(refusal);
-      const route = routeOf(context);
-      if (route === 'signin') {
-        this.metrics.signin(outcome);
-      } else if (route === 'refresh') {
-        this.metrics.refresh(outcome);
-      }
-      throw refusal;
+      throw error instanceof HttpException ? error : limitsUnavailable();
     }
   }
 
@@ -71,6 +61,6 @@ export function limitsUnavailable(): AppException {
   return new AppException(
     'service_unavailable',
     'Rate limiting is unavailable at the moment; try again shortly',
-    { headers: { 'Retry-After': '5' } },
+    { headers: { 'Retry-After': UNAVAILABLE_RETRY_AFTER } },
   );
 }

@@ -15,6 +15,7 @@ import { RouteTable } from '../http/route-table';
 import { AppException } from './app.exception';
 import { codeForStatus, ERROR_CODES, ErrorCode } from './error-code';
 import { problem, PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem';
+import { UNAVAILABLE_RETRY_AFTER } from './retry-after';
 
 const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
   not_found: 'No resource exists at this path',
@@ -29,6 +30,14 @@ const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
  * `code`. Unknown errors are logged by name only (never with a stack, SQL or values) and answered
  * with a generic 500.
  */
+/** The code of the problem each errored reply carried, for the request metrics. */
+const problemCodes = new WeakMap<FastifyReply, string>();
+
+/** The `code` of the problem answered on `reply`, if it answered one. */
+export function problemCodeOf(reply: FastifyReply): string | undefined {
+  return problemCodes.get(reply);
+}
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -54,6 +63,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (reply.sent) {
       return;
     }
+    problemCodes.set(reply, problem.code);
     void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(problem);
   }
 
@@ -95,7 +105,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.error(
         `Database unavailable (${error.name}: ${codes}) on ${request.method} ${instance}`,
       );
-      headers['Retry-After'] = '5';
+      headers['Retry-After'] = UNAVAILABLE_RETRY_AFTER;
       return problem('service_unavailable', GENERIC_DETAIL.service_unavailable!, instance);
     }
     this.logger.error(`Unhandled ${error.name} on ${request.method} ${instance}`);
