@@ -40,19 +40,19 @@ export class UsersRepository {
 
   /** The user with its password hash, for checking a password. */
   findByEmailWithPassword(email: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('user')
-      .addSelect('user.passwordHash')
-      .where('user.email = :email', { email })
-      .getOne();
+    return this.withPassword('user.email = :email', { email });
   }
 
   /** The user with its password hash, by id. */
   findByIdWithPassword(id: string): Promise<User | null> {
+    return this.withPassword('user.id = :id', { id });
+  }
+
+  private withPassword(where: string, parameters: Record<string, string>): Promise<User | null> {
     return this.users
       .createQueryBuilder('user')
       .addSelect('user.passwordHash')
-      .where('user.id = :id', { id })
+      .where(where, parameters)
       .getOne();
   }
 
