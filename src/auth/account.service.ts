@@ -63,6 +63,10 @@ export class AccountService {
   /** POST /revoke: the calling session (the seed's meaning), the others, or all of them. */
   async revoke(caller: AuthenticatedUser, scope: RevokeScope = 'current'): Promise<void> {
     await this.transactions.run(async (tx) => {
+      if (scope !== 'current') {
+        // Credentials first, as in every unit that ends all of a user's sessions: one lock order.
+        await this.users.lockCredentials(caller.userId, tx);
+      }
       if (scope === 'others') {
         await this.sessions.revokeAll(caller.userId, 'logout', tx, caller.sessionId);
         return;

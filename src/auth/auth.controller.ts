@@ -32,8 +32,6 @@ const REVOKE_MESSAGES: Record<RevokeScope, string> = {
   all: 'All sessions have been revoked',
 };
 
-// account.controller.ts still imports it from here; it lives in common/openapi.
-
 @ApiTags('auth')
 @Controller()
 export class AuthController {

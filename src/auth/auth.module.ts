@@ -8,6 +8,7 @@ import type Redis from 'ioredis';
 import { Clock } from '../common/clock/clock';
 import { authConfig, databaseConfig } from '../config/configuration';
 import { isShared } from '../database/data-source-options';
+import { Transactions } from '../database/transactions';
 import { REDIS } from '../redis/redis.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
@@ -84,6 +85,7 @@ import { TokenPairs } from './tokens/token-pairs';
         RevocationQueryRepository,
         RevokedTokensRepository,
         SessionsRepository,
+        Transactions,
         Clock,
       ],
       useFactory: (
@@ -92,11 +94,18 @@ import { TokenPairs } from './tokens/token-pairs';
         sharedQuery: RevocationQueryRepository,
         revokedTokens: RevokedTokensRepository,
         sessions: SessionsRepository,
+        transactions: Transactions,
         clock: Clock,
       ): RevocationCheck =>
         isShared(database)
           ? new SharedRevocationCheck(sharedQuery)
-          : new InMemoryRevocationCheck(revokedTokens, sessions, clock, auth.accessTtl),
+          : new InMemoryRevocationCheck(
+              revokedTokens,
+              sessions,
+              transactions,
+              clock,
+              auth.accessTtl,
+            ),
     },
     {
       provide: FailureStore,

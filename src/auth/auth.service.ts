@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppException } from '../common/errors/app.exception';
 import { authConfig } from '../config/configuration';
@@ -22,6 +22,8 @@ const INVALID_CREDENTIALS = 'The email or password is incorrect';
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
   constructor(
     private readonly users: UsersService,
     private readonly userRows: UsersRepository,
@@ -66,8 +68,11 @@ export class AuthService {
       return this.sessions.open(user.id, client, tx);
     });
     if (rehashed) {
-      // Only over the hash just verified: never over one that a password change wrote since.
-      await this.userRows.replacePasswordHash(user.id, user.passwordHash, rehashed);
+      // Only over the hash just verified: never over one that a password change wrote since. Best
+      // effort: the session is open, and the next sign-in tries again.
+      await this.userRows
+        .replacePasswordHash(user.id, user.passwordHash, rehashed)
+        .catch((error: Error) => this.logger.warn(`Re-hash skipped (${error.name})`));
     }
     return this.tokenPairs.issue(user, opened);
   }

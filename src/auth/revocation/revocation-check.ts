@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Transaction } from '../../database/transactions';
+import type { Transaction, Transactions } from '../../database/transactions';
 import { Clock } from '../../common/clock/clock';
 import { RevokedTokensRepository } from '../revoked-tokens/revoked-tokens.repository';
 import { SessionsRepository } from '../sessions/sessions.repository';
@@ -20,8 +20,12 @@ export abstract class RevocationCheck {
   abstract willRevokeToken(jti: string): void;
   /** Called before the sessions `ids` are revoked. */
   abstract willRevokeSessions(...ids: string[]): void;
-  /** Called inside `tx` before every unrevoked session of the user is revoked by it. */
-  abstract willRevokeSessionsOf(userId: string, tx: Transaction): Promise<void>;
+  /** Called inside `tx` before every unrevoked session of the user but `except` is revoked by it. */
+  abstract willRevokeSessionsOf(
+    userId: string,
+    except: string | undefined,
+    tx: Transaction,
+  ): Promise<void>;
   /** Rebuilds whatever it keeps from the tables (at start-up and after each purge). */
   abstract reload(): Promise<void>;
 }
@@ -41,6 +45,7 @@ export class InMemoryRevocationCheck extends RevocationCheck implements OnModule
   constructor(
     private readonly revokedTokens: RevokedTokensRepository,
     private readonly sessions: SessionsRepository,
+    private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly accessTtl: number,
   ) {
@@ -72,12 +77,25 @@ export class InMemoryRevocationCheck extends RevocationCheck implements OnModule
     ids.forEach((id) => this.sessionIds.add(id));
   }
 
-  async willRevokeSessionsOf(userId: string, tx: Transaction): Promise<void> {
+  async willRevokeSessionsOf(
+    userId: string,
+    except: string | undefined,
+    tx: Transaction,
+  ): Promise<void> {
     // Exact: on SQLite no other writer can add a session before `tx` ends.
-    this.willRevokeSessions(...(await this.sessions.unrevokedIdsOfUser(userId, tx)));
+    const ids = await this.sessions.unrevokedIdsOfUser(userId, tx);
+    this.willRevokeSessions(...ids.filter((id) => id !== except));
   }
 
-  async reload(): Promise<void> {
+  /**
+   * Loads both filters in the writers' turn: every revocation announced before the reload has
+   * committed by the time the tables are read, so the new filters cannot miss it.
+   */
+  reload(): Promise<void> {
+    return this.transactions.run(() => this.load());
+  }
+
+  private async load(): Promise<void> {
     const now = this.clock.nowMs();
     await Promise.all([
       this.tokens.rebuild((add) =>

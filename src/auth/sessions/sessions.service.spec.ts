@@ -302,7 +302,7 @@ describe(SessionsService.name, () => {
       const kept = await open();
       const others = [await open(), await open()];
       expect(await service.revokeAll(userId, 'password_changed', tx, kept.session.id)).toBe(2);
-      expect(revocations.willRevokeSessionsOf).toHaveBeenCalledWith(userId, tx);
+      expect(revocations.willRevokeSessionsOf).toHaveBeenCalledWith(userId, kept.session.id, tx);
       expect(stored(kept.session.id).revokedAt).toBeNull();
       for (const other of others) {
         expect(stored(other.session.id).revokedReason).toBe('password_changed');

@@ -152,7 +152,6 @@ export class SessionsService {
    * id all answer `session_not_found`, so ids cannot be probed.
    */
   async endOwned(userId: string, id: string): Promise<void> {
-    this.revocations.willRevokeSessions(id);
     const ended = await this.sessions.revokeIfActive(
       userId,
       id,
@@ -163,6 +162,9 @@ export class SessionsService {
     if (!ended) {
       throw new AppException('session_not_found', 'No active session of yours has this id');
     }
+    // Told after the write, before the answer: only ids of the caller's own sessions reach the
+    // filter, and a request after the answer is refused.
+    this.revocations.willRevokeSessions(id);
     this.metrics.revoked('session', 'logout');
   }
 
@@ -171,7 +173,7 @@ export class SessionsService {
    * statement, so a session opened before it runs is ended too. Returns how many ended.
    */
   async revokeAll(userId: string, reason: string, tx: Transaction, keep?: string): Promise<number> {
-    await this.revocations.willRevokeSessionsOf(userId, tx);
+    await this.revocations.willRevokeSessionsOf(userId, keep, tx);
     const count = await this.sessions.revokeAllOfUser(userId, reason, this.clock.now(), keep, tx);
     if (count > 0) {
       this.metrics.revoked('session', reason, count);
