@@ -1,4 +1,3 @@
-import { problemCodeOf } from './common/errors/problem-details.filter';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -6,6 +5,7 @@ import { AppException } from './common/errors/app.exception';
 import { ERROR_CODES, ErrorCode } from './common/errors/error-code';
 import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './common/openapi/openapi-schemes';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
+import { problemCodeOf } from './common/errors/problem-details.filter';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { requestIdOf } from './common/logging/logging.module';

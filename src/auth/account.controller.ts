@@ -42,7 +42,7 @@ export class AccountController {
   @ApiProblemResponses({
     400: undefined,
     401: UNAUTHENTICATED,
-    403: 'Wrong password (`invalid_password`)',
+    403: 'Wrong password, or it was changed meanwhile (`invalid_password`)',
     429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
     413: undefined,
     415: undefined,
@@ -69,7 +69,7 @@ export class AccountController {
   @ApiProblemResponses({
     400: undefined,
     401: UNAUTHENTICATED,
-    403: 'Wrong current password (`invalid_password`)',
+    403: 'Wrong current password, or it was changed meanwhile (`invalid_password`)',
     429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
     413: undefined,
     415: undefined,
