@@ -39,7 +39,12 @@ export interface StartOptions {
   fromSource?: boolean;
   /** Keep what the process writes to stdout (its logs) in `BuiltApp.stdout`. */
   captureStdout?: boolean;
+  /** How long start-up may take before the process is killed and the start fails. */
+  deadlineMs?: number;
 }
+
+/** Generous for a cold ts-node start on a loaded 2-core machine; a hung start still fails. */
+const START_DEADLINE_MS = 60_000;
 
 /** Starts dist/main.js with `env` on a free port and waits until it answers. */
 export async function startBuiltApp(
@@ -65,9 +70,14 @@ export async function startBuiltApp(
     stdout: '',
   };
   child.stdout?.on('data', (chunk: Buffer) => (app.stdout += chunk.toString('utf8')));
+  const deadline = started + (options.deadlineMs ?? START_DEADLINE_MS);
   for (;;) {
     if (hasExited(app)) {
       throw new Error(`${name} exited during start-up (${child.exitCode ?? child.signalCode})`);
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not answer /health/live within ${options.deadlineMs ?? START_DEADLINE_MS} ms`);
     }
     try {
       if ((await fetch(`${app.base}/health/live`)).ok) {
@@ -82,11 +92,25 @@ export async function startBuiltApp(
   return app;
 }
 
-export async function stopBuiltApp(app: BuiltApp): Promise<void> {
+/** The process's exit, as the code or the signal that ended it. */
+export function exitOf(app: BuiltApp): Promise<{ code: number | null; signal: string | null }> {
+  if (hasExited(app)) {
+    return Promise.resolve({ code: app.process.exitCode, signal: app.process.signalCode });
+  }
+  return new Promise((done) => app.process.once('exit', (code, signal) => done({ code, signal })));
+}
+
+/**
+ * SIGTERM, then SIGKILL if the process is still there after `graceMs`: a test that fails half-way
+ * never leaves a process behind when its `finally` or `afterAll` calls this.
+ */
+export async function stopBuiltApp(app: BuiltApp, graceMs = 15_000): Promise<void> {
   if (hasExited(app)) {
     return;
   }
-  const exited = new Promise((done) => app.process.once('exit', done));
+  const exited = exitOf(app);
   app.process.kill('SIGTERM');
+  const timer = setTimeout(() => app.process.kill('SIGKILL'), graceMs);
   await exited;
+  clearTimeout(timer);
 }

@@ -34,8 +34,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     JWT_AUDIENCE: TEST_AUDIENCE,
     JWT_ALGORITHM: 'HS256',
     JWT_PRIVATE_KEY: '',
-    // Suites sign in many times from one address; the rate-limit suite turns this back on.
-    RATE_LIMIT_ENABLED: 'false',
+    // Rate limiting stays on, so every limited request goes through the limiter's store (Redis
+    // under `npm run test:pg`), with budgets no suite reaches by accident: suites sign in many
+    // times from one address. A suite that tests a limit sets its own.
+    RATE_LIMIT_ENABLED: 'true',
+    RATE_LIMIT_SIGNUP: '1000000',
+    RATE_LIMIT_SIGNIN: '1000000',
+    RATE_LIMIT_REFRESH: '1000000',
+    RATE_LIMIT_SIGNIN_FAILURES: '1000000',
     CORS_ORIGINS: '',
     TRUST_PROXY: 'false',
     ...(await storeEnv(env.DB_PATH ?? ':memory:')),
