@@ -77,7 +77,9 @@ export async function startBuiltApp(
     }
     if (performance.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not answer /health/live within ${options.deadlineMs ?? START_DEADLINE_MS} ms`);
+      throw new Error(
+        `${name} did not answer /health/live within ${options.deadlineMs ?? START_DEADLINE_MS} ms`,
+      );
     }
     try {
       if ((await fetch(`${app.base}/health/live`)).ok) {
