@@ -174,9 +174,18 @@ describe('POST /refresh reuse detection', () => {
   it("should not touch the user's other sessions", async () => {
     const user = await signedInUser(t.http);
     const other = await signIn(t.http, user.email);
-    await refresh(t, user.tokens.refresh_token);
-    await refresh(t, user.tokens.refresh_token);
+    const rotated = await refresh(t, user.tokens.refresh_token);
+    expect(rotated.status).toBe(200);
+    const reuse = await refresh(t, user.tokens.refresh_token);
+    expect(reuse.status).toBe(401);
+    expect(reuse.body.code).toBe('refresh_token_reused');
+    // The reused session is gone; the other session of the same user keeps both its tokens.
+    await t.http
+      .get('/protected')
+      .set(bearer((rotated.body as TokenPair).access_token))
+      .expect(401);
     await t.http.get('/protected').set(bearer(other.access_token)).expect(200);
+    await refresh(t, other.refresh_token).then((r) => expect(r.status).toBe(200));
   });
 });
 

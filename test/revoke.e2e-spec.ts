@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { bearer, createTestApp, signedInUser, signIn, TestApp } from './helpers/test-app';
+import {
+  bearer,
+  createTestApp,
+  signedInUser,
+  signIn,
+  TestApp,
+  TokenPair,
+} from './helpers/test-app';
 import { usingPostgres } from './helpers/database';
 
 describe('POST /revoke', () => {
@@ -74,20 +81,28 @@ describe('revocation across a restart', () => {
 
   it('should still reject a revoked token after the app restarts on the same database', async () => {
     const first = await createTestApp(env);
-    if (!usingPostgres()) {
-      const [{ journal_mode }] = await first.app
-        .get(DataSource)
-        .query<{ journal_mode: string }[]>('PRAGMA journal_mode');
-      expect(journal_mode).toBe('wal');
+    let user: Awaited<ReturnType<typeof signedInUser>>;
+    let kept: TokenPair;
+    let stolen: TokenPair;
+    try {
+      // The run's own dialect: PostgreSQL under `npm run test:pg`, the SQLite file otherwise.
+      expect(first.app.get(DataSource).options.type).toBe(
+        usingPostgres() ? 'postgres' : 'better-sqlite3',
+      );
+      user = await signedInUser(first.http);
+      kept = await signIn(first.http, user.email);
+      stolen = await signIn(first.http, user.email);
+      await first.http.post('/revoke').set(bearer(user.tokens.access_token)).expect(200);
+      // Reuse detection revokes the whole session of `stolen`.
+      await first.http.post('/refresh').send({ refresh_token: stolen.refresh_token }).expect(200);
+      const reuse = await first.http
+        .post('/refresh')
+        .send({ refresh_token: stolen.refresh_token })
+        .expect(401);
+      expect(reuse.body.code).toBe('refresh_token_reused');
+    } finally {
+      await first.close();
     }
-    const user = await signedInUser(first.http);
-    const kept = await signIn(first.http, user.email);
-    const stolen = await signIn(first.http, user.email);
-    await first.http.post('/revoke').set(bearer(user.tokens.access_token)).expect(200);
-    // Reuse detection revokes the whole session of `stolen`.
-    await first.http.post('/refresh').send({ refresh_token: stolen.refresh_token }).expect(200);
-    await first.http.post('/refresh').send({ refresh_token: stolen.refresh_token });
-    await first.close();
 
     const second = await createTestApp(env);
     try {
@@ -96,10 +111,11 @@ describe('revocation across a restart', () => {
         .set(bearer(user.tokens.access_token))
         .expect(401);
       expect(response.body.code).toBe('token_revoked');
-      await second.http
+      const refresh = await second.http
         .post('/refresh')
         .send({ refresh_token: user.tokens.refresh_token })
         .expect(401);
+      expect(refresh.body.code).toBe('session_revoked');
       const sessionRevoked = await second.http
         .get('/protected')
         .set(bearer(stolen.access_token))
@@ -108,6 +124,37 @@ describe('revocation across a restart', () => {
       await second.http.get('/protected').set(bearer(kept.access_token)).expect(200);
     } finally {
       await second.close();
+    }
+  });
+});
+
+/**
+ * A property of the SQLite dialect itself, so it runs on SQLite in every run (under
+ * `npm run test:pg` too): a file database is opened in WAL mode, whose readers never wait for the
+ * writer.
+ */
+describe('a SQLite file database', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-wal-'));
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should be opened in WAL mode', async () => {
+    const t = await createTestApp({
+      DB_PATH: join(dir, 'auth.sqlite'),
+      DATABASE_URL: '',
+      DATABASE_SCHEMA: '',
+      REDIS_URL: '',
+      REDIS_KEY_PREFIX: '',
+    });
+    try {
+      const db = t.app.get(DataSource);
+      expect(db.options.type).toBe('better-sqlite3');
+      const [{ journal_mode }] = await db.query<{ journal_mode: string }[]>('PRAGMA journal_mode');
+      expect(journal_mode).toBe('wal');
+    } finally {
+      await t.close();
     }
   });
 });
