@@ -10,6 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { requestIdOf } from './common/logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/http/json-depth';
 import { RouteTable } from './common/http/route-table';
 import { AppConfig, appConfig, HttpConfig, httpConfig } from './config/configuration';
 import helmet from '@fastify/helmet';
@@ -138,6 +139,17 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     void parseJson(request as FastifyRequest, body.toString('utf8'), (error, value) => {
       if (error) {
         done(new AppException('invalid_json', 'The request body is not valid JSON'), undefined);
+        return;
+      }
+      // Checked before any pipe walks the body: recursion into deeper values could overflow.
+      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+        done(
+          new AppException(
+            'validation_failed',
+            `The request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
+          ),
+          undefined,
+        );
         return;
       }
       done(null, value);

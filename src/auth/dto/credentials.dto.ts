@@ -7,20 +7,22 @@ import {
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
 } from './password.decorators';
+import { normaliseEmail } from './normalise-email';
 
-const normaliseEmail = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+const toCanonicalEmail = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? normaliseEmail(value) : value;
 
 /** The email of /signup and /signin. */
 export class EmailDto {
   @ApiProperty({
-    description: 'Email address; trimmed and lower-cased before use. At most 254 characters.',
+    description:
+      'Email address; trimmed, NFKC-normalised and lower-cased, its domain converted to ASCII (IDNA), before use. At most 254 characters.',
     example: 'abc@abc.com',
     maxLength: 254,
     format: 'email',
   })
   // Checked bottom-up, and only the first failure per field is reported.
-  @Transform(normaliseEmail)
+  @Transform(toCanonicalEmail)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254, { message: 'email must be at most 254 characters' })
   @IsString({ message: 'email must be a string' })

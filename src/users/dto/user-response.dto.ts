@@ -6,7 +6,10 @@ export class UserResponseDto {
   @ApiProperty({ description: 'User id (UUID)', example: '0b6f8f4e-3c1a-4b8e-9a63-5f1d2c7e9a10' })
   id!: string;
 
-  @ApiProperty({ description: 'Email, trimmed and lower-cased', example: 'abc@abc.com' })
+  @ApiProperty({
+    description: 'Email in its one stored spelling: NFKC, lower-case, ASCII (IDNA) domain',
+    example: 'abc@abc.com',
+  })
   email!: string;
 
   @ApiProperty({
