@@ -11,6 +11,12 @@ export interface RateLimitConfig {
   /** Failed sign-ins allowed per account and client address within `failureWindow`. */
   signinFailures: number;
   failureWindow: number;
+  /**
+   * Failed sign-ins allowed per account from all addresses together within
+   * `accountFailureWindow`: a ceiling on guessing spread over many addresses.
+   */
+  accountFailures: number;
+  accountFailureWindow: number;
 }
 
 export function loadRateLimitConfig(env: Env): RateLimitConfig {
@@ -23,6 +29,8 @@ export function loadRateLimitConfig(env: Env): RateLimitConfig {
     refresh: read.int('RATE_LIMIT_REFRESH', 60, 1, 1_000_000),
     signinFailures: read.int('RATE_LIMIT_SIGNIN_FAILURES', 10, 1, 1_000_000),
     failureWindow: read.duration('RATE_LIMIT_SIGNIN_FAILURE_WINDOW', '15m', 1, 86400),
+    accountFailures: read.int('RATE_LIMIT_ACCOUNT_FAILURES', 100, 1, 1_000_000),
+    accountFailureWindow: read.duration('RATE_LIMIT_ACCOUNT_FAILURE_WINDOW', '1h', 1, 86400),
   };
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppException } from '../../common/errors/app.exception';
 import { rateLimitConfig } from '../../config/configuration';
+import { clientKey } from './client-key';
 import { FailureStore } from './failure-store';
 import { limitsUnavailable } from './rate-limit';
 
@@ -59,19 +60,29 @@ export class FailedSigninLimiter {
     if (!this.config.enabled) {
       return;
     }
-    const left = await shared(
-      this.store.reserve(
-        FailedSigninLimiter.key(account, ip),
-        this.config.signinFailures,
-        this.config.failureWindow * 1000,
-      ),
+    const { signinFailures, failureWindow, accountFailures, accountFailureWindow } = this.config;
+    const perClient = await shared(
+      this.store.reserve(FailedSigninLimiter.key(account, ip), signinFailures, failureWindow * 1000),
     );
-    if (left > 0) {
-      throw new AppException(
-        'rate_limited',
-        'Too many failed sign-ins for this account; try again later',
-        { headers: { 'Retry-After': String(Math.ceil(left / 1000)) } },
-      );
+    if (perClient > 0) {
+      throw FailedSigninLimiter.locked(perClient, 'for this account');
+    }
+    // The ceiling over all addresses locks for one window at a time, never doubling: whoever
+    // spreads guesses over many addresses may keep an owner out only while they keep guessing.
+    const accountWide = await shared(
+      this.store.reserve(
+        FailedSigninLimiter.accountKey(account),
+        accountFailures,
+        accountFailureWindow * 1000,
+        1,
+      ),
+    ).catch(async (error: unknown) => {
+      await this.releaseClient(account, ip);
+      throw error;
+    });
+    if (accountWide > 0) {
+      await this.releaseClient(account, ip);
+      throw FailedSigninLimiter.locked(accountWide, 'for this account from all addresses');
     }
   }
 
@@ -81,19 +92,44 @@ export class FailedSigninLimiter {
    */
   private async release(account: string, ip: string | undefined): Promise<void> {
     if (this.config.enabled) {
-      await this.store
-        .release(FailedSigninLimiter.key(account, ip), this.config.signinFailures)
-        .catch(() => undefined); // the attempt has failed already; its error is the one to report
+      await this.releaseClient(account, ip);
+      await this.releaseAccount(account);
     }
   }
 
+  /** A success clears this address's record and takes its attempt off the account's ceiling. */
   async recordSuccess(account: string, ip: string | undefined): Promise<void> {
     if (this.config.enabled) {
       await shared(this.store.clear(FailedSigninLimiter.key(account, ip)));
+      await this.releaseAccount(account);
     }
   }
 
+  // Releases never fail the request: the attempt's own outcome is the one to report.
+  private releaseClient(account: string, ip: string | undefined): Promise<void> {
+    return this.store
+      .release(FailedSigninLimiter.key(account, ip), this.config.signinFailures)
+      .catch(() => undefined);
+  }
+
+  private releaseAccount(account: string): Promise<void> {
+    return this.store
+      .release(FailedSigninLimiter.accountKey(account), this.config.accountFailures)
+      .catch(() => undefined);
+  }
+
+  private static locked(leftMs: number, scope: string): AppException {
+    return new AppException('rate_limited', `Too many failed sign-ins ${scope}; try again later`, {
+      headers: { 'Retry-After': String(Math.ceil(leftMs / 1000)) },
+    });
+  }
+
+  /** Per account and client: an IPv6 client is its /64 (see `clientKey`). */
   private static key(account: string, ip: string | undefined): string {
-    return `${account}\n${ip ?? ''}`;
+    return `${account}\n${clientKey(ip)}`;
+  }
+
+  private static accountKey(account: string): string {
+    return `${account}\n*`;
   }
 }

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../common/clock/clock';
 
 /** The most times in a row a lock doubles: a lock lasts at most 2^(4-1) = 8 windows. */
-const MAX_STRIKES = 4;
+export const MAX_STRIKES = 4;
 const MAX_LOCK_WINDOWS = 2 ** (MAX_STRIKES - 1);
 
 interface Failures {
@@ -22,9 +22,15 @@ interface Failures {
 export abstract class FailureStore {
   /**
    * In one atomic step: when `key` is locked, the milliseconds left of the lock; otherwise counts
-   * the attempt as a failure (until a success clears it) and answers 0.
+   * the attempt as a failure (until a success clears it) and answers 0. Each lock in a row lasts
+   * twice as long as the one before, `maxStrikes` times at most (1: every lock lasts one window).
    */
-  abstract reserve(key: string, limit: number, windowMs: number): Promise<number>;
+  abstract reserve(
+    key: string,
+    limit: number,
+    windowMs: number,
+    maxStrikes?: number,
+  ): Promise<number>;
   /** Takes back one reservation (and the strike it may have added). */
   abstract release(key: string, limit: number): Promise<void>;
   abstract clear(key: string): Promise<void>;
@@ -45,6 +51,7 @@ export function nextRecord(
   now: number,
   limit: number,
   windowMs: number,
+  maxStrikes = MAX_STRIKES,
 ) {
   const current =
     record && now < record.until
@@ -52,7 +59,7 @@ export function nextRecord(
       : { count: 0, until: now + windowMs, strikes: record?.strikes ?? 0 };
   current.count += 1;
   if (current.count >= limit) {
-    current.strikes = Math.min(current.strikes + 1, MAX_STRIKES);
+    current.strikes = Math.min(current.strikes + 1, maxStrikes);
     current.until = now + windowMs * 2 ** (current.strikes - 1);
   }
   return current;
@@ -74,13 +81,13 @@ export class MemoryFailureStore extends FailureStore {
     });
   }
 
-  reserve(key: string, limit: number, windowMs: number): Promise<number> {
+  reserve(key: string, limit: number, windowMs: number, maxStrikes = MAX_STRIKES): Promise<number> {
     const now = this.clock.nowMs();
     const record = this.failures.get(key);
     if (record && record.count >= limit && now < record.until) {
       return Promise.resolve(record.until - now);
     }
-    const next = nextRecord(record, now, limit, windowMs);
+    const next = nextRecord(record, now, limit, windowMs, maxStrikes);
     // Forgotten, strikes included, as long after the lock as in Redis.
     this.failures.set(key, next, { ttl: next.until + windowMs * MAX_LOCK_WINDOWS - now });
     return Promise.resolve(0);
@@ -119,6 +126,7 @@ return 0`;
 const RESERVE = `${REDIS_NOW}
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local maxStrikes = tonumber(ARGV[3])
 local r = redis.call('HMGET', KEYS[1], 'count', 'until', 'strikes')
 local count = tonumber(r[1]) or 0
 local untilAt = tonumber(r[2]) or 0
@@ -130,7 +138,7 @@ if now >= untilAt then
 end
 count = count + 1
 if count >= limit then
-  strikes = math.min(strikes + 1, ${MAX_STRIKES})
+  strikes = math.min(strikes + 1, maxStrikes)
   untilAt = now + window * 2 ^ (strikes - 1)
 end
 redis.call('HSET', KEYS[1], 'count', count, 'until', untilAt, 'strikes', strikes)
@@ -142,8 +150,15 @@ export class RedisFailureStore extends FailureStore {
     super();
   }
 
-  async reserve(key: string, limit: number, windowMs: number): Promise<number> {
-    return Number(await this.redis.eval(RESERVE, 1, RedisFailureStore.key(key), limit, windowMs));
+  async reserve(
+    key: string,
+    limit: number,
+    windowMs: number,
+    maxStrikes = MAX_STRIKES,
+  ): Promise<number> {
+    return Number(
+      await this.redis.eval(RESERVE, 1, RedisFailureStore.key(key), limit, windowMs, maxStrikes),
+    );
   }
 
   async release(key: string, limit: number): Promise<void> {

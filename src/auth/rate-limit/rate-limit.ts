@@ -3,6 +3,7 @@ import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RateLimitConfig } from '../../config/configuration';
 import { AppException } from '../../common/errors/app.exception';
 import { UNAVAILABLE_RETRY_AFTER } from '../../common/errors/retry-after';
+import { clientKey } from './client-key';
 
 export type RateLimitedRoute = 'signup' | 'signin' | 'refresh';
 const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
@@ -36,6 +37,11 @@ export function throttlerOptions(config: RateLimitConfig) {
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override headerPrefix = 'RateLimit';
+
+  /** The client a limit counts against: its address, or its /64 for IPv6. */
+  protected override getTracker(request: { ip?: string }): Promise<string> {
+    return Promise.resolve(clientKey(request.ip));
+  }
 
   /** When the shared counters (Redis) cannot be reached, refuse with 503 rather than not limit. */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
