@@ -28,6 +28,8 @@ export type AuthConfig = JwtKeyConfig & {
   sessionMaxAge: number;
   refreshReuseGrace: number;
   refreshAcceptsAccessToken: boolean;
+  /** REFRESH_CHAIN_KEY: the secret refresh-token chains derive from, kept across key rotations. */
+  refreshChainKey?: string;
   /** How often expired revocation rows are purged. */
   purgeInterval: number;
 };
@@ -54,7 +56,13 @@ export function loadAuthConfig(env: Env): AuthConfig {
     sessionIdleTtl,
     sessionMaxAge,
     refreshReuseGrace,
-    refreshAcceptsAccessToken: read.boolean('REFRESH_ACCEPTS_ACCESS_TOKEN', true),
+    // On in development for the seed's curl workflow; in production a stolen access token must
+    // not be worth a session.
+    refreshAcceptsAccessToken: read.boolean(
+      'REFRESH_ACCEPTS_ACCESS_TOKEN',
+      env.NODE_ENV?.trim() !== 'production',
+    ),
+    refreshChainKey: read.raw('REFRESH_CHAIN_KEY')?.trim(),
     purgeInterval: read.duration('REVOCATION_PURGE_INTERVAL', '1h', 1, DAY),
   };
 }

@@ -62,7 +62,11 @@ export class FailedSigninLimiter {
     }
     const { signinFailures, failureWindow, accountFailures, accountFailureWindow } = this.config;
     const perClient = await shared(
-      this.store.reserve(FailedSigninLimiter.key(account, ip), signinFailures, failureWindow * 1000),
+      this.store.reserve(
+        FailedSigninLimiter.key(account, ip),
+        signinFailures,
+        failureWindow * 1000,
+      ),
     );
     if (perClient > 0) {
       throw FailedSigninLimiter.locked(perClient, 'for this account');

@@ -6,6 +6,8 @@ export const SESSION_USER_AGENT_LENGTH = 512;
 export const SESSION_IP_LENGTH = 64;
 /** SHA-256 in hex. */
 const TOKEN_HASH_LENGTH = 64;
+/** 32 random bytes in base64url. */
+const CHAIN_SEED_LENGTH = 43;
 
 /**
  * One signed-in device or client. The raw refresh token is never stored: only the SHA-256 of the
@@ -44,6 +46,26 @@ export class Session {
   /** How many rotations this refresh-token chain has been through. */
   @Column({ type: 'integer', default: 0 })
   generation!: number;
+
+  /** Which chain of the session is current: each access-token exchange starts the next one. */
+  @Column({ name: 'chain_epoch', type: 'integer', default: 0 })
+  chainEpoch!: number;
+
+  /**
+   * Random seed of the chains' roots (see RefreshTokens), so that a token of any earlier chain
+   * is recognised as spent. Null for sessions opened before chains had epochs, until their first
+   * exchange.
+   */
+  @Column({ name: 'chain_seed', type: 'varchar', length: CHAIN_SEED_LENGTH, nullable: true })
+  chainSeed!: string | null;
+
+  /**
+   * When the newest access token issued for this session expires: a revocation of the session
+   * matters until then, whatever JWT_ACCESS_TTL is set to later. Null for rows written before it
+   * was recorded.
+   */
+  @Column({ name: 'access_expires_at', nullable: true, type: Date })
+  accessExpiresAt!: Date | null;
 
   /** When the current refresh token replaced its predecessor (start of the reuse grace window). */
   @Column({ name: 'rotated_at', nullable: true, type: Date })

@@ -10,10 +10,13 @@ import type { ClientInfo } from '../decorators/client-info.decorator';
 import { RevocationCheck } from '../revocation/revocation-check';
 import { JwtKeys } from '../tokens/jwt-keys';
 import {
+  chainRoot,
   distanceToCurrent,
   hashRefreshToken,
-  newRefreshToken,
+  isInChain,
+  newChainSeed,
   parseRefreshToken,
+  ParsedRefreshToken,
   successorOf,
 } from '../tokens/refresh-tokens';
 import { Session, SESSION_IP_LENGTH, SESSION_USER_AGENT_LENGTH } from './session.entity';
@@ -56,13 +59,16 @@ export class SessionsService {
   async open(userId: string, client: ClientInfo, tx: Transaction): Promise<SessionWithToken> {
     const now = this.clock.now();
     const id = randomUUID();
-    const refreshToken = newRefreshToken(id);
+    const chainSeed = newChainSeed();
+    const refreshToken = chainRoot(id, 0, chainSeed, this.keys.refreshKey);
     const session = Object.assign(new Session(), {
       id,
       userId,
       refreshTokenHash: hashRefreshToken(refreshToken),
       retiredRefreshTokenHash: null,
       generation: 0,
+      chainEpoch: 0,
+      chainSeed,
       rotatedAt: null,
       createdAt: now,
       lastUsedAt: now,
@@ -71,7 +77,9 @@ export class SessionsService {
       ip: client.ip?.slice(0, SESSION_IP_LENGTH) ?? null,
       revokedAt: null,
       revokedReason: null,
+      accessExpiresAt: null as Date | null,
     });
+    session.accessExpiresAt = this.accessExpiry(session);
     await this.sessions.insert(session, tx);
     return { session, refreshToken };
   }
@@ -83,6 +91,14 @@ export class SessionsService {
   accessTokenLifetime(session: Session): number {
     const remaining = Math.floor((session.expiresAt.getTime() - this.clock.nowMs()) / 1000);
     return Math.max(1, Math.min(this.config.accessTtl, remaining));
+  }
+
+  /**
+   * When an access token issued now for the session expires, recorded with each write that issues
+   * one. A second of margin covers the rounding of `exp` to whole seconds.
+   */
+  private accessExpiry(session: Session): Date {
+    return new Date(this.clock.nowMs() + (this.accessTokenLifetime(session) + 1) * 1000);
   }
 
   /** The session if it may still be used; otherwise `session_revoked` or `session_expired`. */
@@ -114,6 +130,7 @@ export class SessionsService {
         generation: session.generation + 1,
         rotatedAt: now,
         lastUsedAt: now,
+        accessExpiresAt: this.accessExpiry(session),
       };
       if (await this.sessions.compareAndSetChain(session.id, presentedHash, next)) {
         return { session: Object.assign(session, next), refreshToken: successor };
@@ -123,10 +140,10 @@ export class SessionsService {
       this.assertActive(session);
     }
 
-    if (this.isConcurrentTwin(token, session)) {
+    if (this.isConcurrentTwin(token, parsed, session)) {
       return { session, refreshToken: successor };
     }
-    if (!this.isSpent(token, session)) {
+    if (!this.isSpent(token, parsed, session)) {
       throw AppException.rejectedToken('invalid_refresh_token', 'The refresh token is not valid');
     }
     await this.revoke(session.id, 'reuse_detected');
@@ -182,18 +199,27 @@ export class SessionsService {
   }
 
   /**
-   * Starts a new refresh-token chain for a session that `tx` holds locked (see `lockActive`): the
-   * access-token exchange at /refresh. The old chain's end is kept, so its tokens still count as
-   * spent: presenting one revokes the session.
+   * Starts the session's next refresh-token chain, one epoch on, for a session that `tx` holds
+   * locked (see `lockActive`): the access-token exchange at /refresh. Every earlier chain can be
+   * rebuilt from the seed, so its tokens still count as spent however many exchanges follow:
+   * presenting one revokes the session.
    */
   async restartChain(session: Session, tx: Transaction): Promise<SessionWithToken> {
-    const refreshToken = newRefreshToken(session.id);
+    const now = this.clock.now();
+    const chainSeed = session.chainSeed ?? newChainSeed();
+    const chainEpoch = session.chainEpoch + 1;
+    const refreshToken = chainRoot(session.id, chainEpoch, chainSeed, this.keys.refreshKey);
     const next = {
-      retiredRefreshTokenHash: session.refreshTokenHash,
+      // A session opened before epochs keeps the end of its seedless chain recognisable.
+      retiredRefreshTokenHash:
+        session.chainSeed === null ? session.refreshTokenHash : session.retiredRefreshTokenHash,
       refreshTokenHash: hashRefreshToken(refreshToken),
       generation: 0,
+      chainEpoch,
+      chainSeed,
       rotatedAt: null,
-      lastUsedAt: this.clock.now(),
+      lastUsedAt: now,
+      accessExpiresAt: this.accessExpiry(session),
     };
     if (!(await this.sessions.compareAndSetChain(session.id, session.refreshTokenHash, next, tx))) {
       // The row is locked, so this cannot happen; should it, the exchange is refused, not forced.
@@ -223,30 +249,63 @@ export class SessionsService {
     );
   }
 
-  /** A spent predecessor presented again inside the grace window after its rotation. */
-  private isConcurrentTwin(token: string, session: Session): boolean {
+  /** Whether the current token was issued less than the grace window ago. */
+  private inGraceWindow(session: Session): boolean {
     const graceMs = this.config.refreshReuseGrace * 1000;
     return (
       graceMs > 0 &&
       session.rotatedAt !== null &&
-      this.clock.nowMs() - session.rotatedAt.getTime() <= graceMs &&
+      this.clock.nowMs() - session.rotatedAt.getTime() <= graceMs
+    );
+  }
+
+  /** Whether the token belongs to the session's current chain. */
+  private inCurrentChain(parsed: ParsedRefreshToken, session: Session): boolean {
+    return session.chainSeed === null
+      ? parsed.epoch === undefined
+      : parsed.epoch === session.chainEpoch;
+  }
+
+  /**
+   * The spent predecessor of the current token, presented again inside the grace window after its
+   * rotation, while the successor is still unspent (it is the current token): a concurrent twin,
+   * which gets the same successor.
+   */
+  private isConcurrentTwin(token: string, parsed: ParsedRefreshToken, session: Session): boolean {
+    return (
+      session.generation > 0 &&
+      this.inCurrentChain(parsed, session) &&
+      this.inGraceWindow(session) &&
       distanceToCurrent(token, session.refreshTokenHash, 1, this.keys.refreshKey) === 1
     );
   }
 
-  /** A token of this session spent before: an ancestor of the current one or of the retired chain. */
-  private isSpent(token: string, session: Session): boolean {
-    const depth = Math.min(session.generation, REUSE_DETECTION_DEPTH);
+  /**
+   * A token of this session spent before: an ancestor of the current token, a token of any earlier
+   * chain (rebuilt from its root), or, for a session opened before epochs, of its seedless chain.
+   */
+  private isSpent(token: string, parsed: ParsedRefreshToken, session: Session): boolean {
+    const key = this.keys.refreshKey;
+    if (this.inCurrentChain(parsed, session)) {
+      const depth = Math.min(session.generation, REUSE_DETECTION_DEPTH);
+      return distanceToCurrent(token, session.refreshTokenHash, depth, key) !== undefined;
+    }
+    if (parsed.epoch === undefined) {
+      return (
+        session.retiredRefreshTokenHash !== null &&
+        distanceToCurrent(token, session.retiredRefreshTokenHash, REUSE_DETECTION_DEPTH, key) !==
+          undefined
+      );
+    }
     return (
-      distanceToCurrent(token, session.refreshTokenHash, depth, this.keys.refreshKey) !==
-        undefined ||
-      (session.retiredRefreshTokenHash !== null &&
-        distanceToCurrent(
-          token,
-          session.retiredRefreshTokenHash,
-          REUSE_DETECTION_DEPTH,
-          this.keys.refreshKey,
-        ) !== undefined)
+      session.chainSeed !== null &&
+      parsed.epoch < session.chainEpoch &&
+      isInChain(
+        token,
+        chainRoot(session.id, parsed.epoch, session.chainSeed, key),
+        REUSE_DETECTION_DEPTH,
+        key,
+      )
     );
   }
 

@@ -8,7 +8,8 @@ import {
   databaseConfig,
 } from '../../config/configuration';
 import { JwtKeys } from './jwt-keys';
-import { resolveJwtSecrets } from './jwt-secrets';
+import { ConfigError } from '../../config/config.error';
+import { checkedSecret, resolveJwtSecrets } from './jwt-secrets';
 import { readPrivateKey } from './private-key';
 
 /**
@@ -17,11 +18,28 @@ import { readPrivateKey } from './private-key';
  * key stops the start with a ConfigError naming the variable.
  */
 export function createJwtKeys(auth: AuthConfig, app: AppConfig, database: DatabaseConfig): JwtKeys {
+  const chainSecret =
+    auth.refreshChainKey === undefined
+      ? undefined
+      : checkedSecret('REFRESH_CHAIN_KEY', auth.refreshChainKey, app.production);
   if (auth.algorithm !== 'HS256') {
-    return new JwtKeys({
-      algorithm: auth.algorithm,
-      privateKeyPem: readPrivateKey(auth.privateKey, auth.algorithm),
-    });
+    return new JwtKeys(
+      {
+        algorithm: auth.algorithm,
+        privateKeyPem: readPrivateKey(auth.privateKey, auth.algorithm),
+      },
+      chainSecret,
+    );
+  }
+  if (auth.jwtSecrets.length > 1 && chainSecret === undefined) {
+    // Without it the chain key would follow the first secret, and tokens spent before the
+    // rotation would no longer be recognised as reuse.
+    throw new ConfigError(
+      'REFRESH_CHAIN_KEY',
+      'is required while JWT_SECRET lists several keys: set it to the secret that signed before ' +
+        'the rotation began, so that refresh-token chains and their reuse detection carry across ' +
+        'it (see docs/security.md, "Rotating keys")',
+    );
   }
   if (database.url !== undefined && auth.jwtSecrets.length === 0) {
     new Logger('JwtKeys').warn(
@@ -29,10 +47,13 @@ export function createJwtKeys(auth: AuthConfig, app: AppConfig, database: Databa
         'the folder of DB_PATH; set JWT_SECRET for instances on several hosts',
     );
   }
-  return new JwtKeys({
-    algorithm: 'HS256',
-    secrets: resolveJwtSecrets(auth.jwtSecrets, app.production, database.path),
-  });
+  return new JwtKeys(
+    {
+      algorithm: 'HS256',
+      secrets: resolveJwtSecrets(auth.jwtSecrets, app.production, database.path),
+    },
+    chainSecret,
+  );
 }
 
 @Module({

@@ -47,12 +47,27 @@ describe(JwtKeysModule.name, () => {
 
   it('should sign with the first listed secret and verify with every one', () => {
     const older = 'Zq8Wm3Rt6Yp1Lk4Hs7Dx0Cv2Bn5Mj9Gf3Ta8Qe1';
-    const keys = keysFor({ JWT_SECRET: `${STRONG}, ${older}` });
+    const keys = keysFor({ JWT_SECRET: `${STRONG}, ${older}`, REFRESH_CHAIN_KEY: older });
     expect(secretOf(keys)).toEqual(Buffer.from(STRONG));
     expect(keys.kid).toBe(kidOf(Buffer.from(STRONG)));
     expect(keys.verificationKey(kidOf(Buffer.from(older)))?.export()).toEqual(Buffer.from(older));
     expect(keys.verificationKey('unknown')).toBeUndefined();
-    expect(() => keysFor({ JWT_SECRET: `${STRONG},short` })).toThrow(/32 bytes/);
+    expect(() => keysFor({ JWT_SECRET: `${STRONG},short`, REFRESH_CHAIN_KEY: older })).toThrow(
+      /32 bytes/,
+    );
+  });
+
+  it('should keep the refresh-chain key across a rotation only with REFRESH_CHAIN_KEY', () => {
+    const older = 'Zq8Wm3Rt6Yp1Lk4Hs7Dx0Cv2Bn5Mj9Gf3Ta8Qe1';
+    const before = keysFor({ JWT_SECRET: older }).refreshKey.export();
+    // Set to the secret that signed before the rotation, the chains carry on unchanged...
+    const during = keysFor({ JWT_SECRET: `${STRONG},${older}`, REFRESH_CHAIN_KEY: older });
+    const after = keysFor({ JWT_SECRET: STRONG, REFRESH_CHAIN_KEY: older });
+    expect(during.refreshKey.export()).toEqual(before);
+    expect(after.refreshKey.export()).toEqual(before);
+    // ...and a rotation without it is refused, rather than silently starting new chains.
+    expect(() => keysFor({ JWT_SECRET: `${STRONG},${older}` })).toThrow(/REFRESH_CHAIN_KEY/);
+    expect(() => keysFor({ JWT_SECRET: STRONG, REFRESH_CHAIN_KEY: 'short' })).toThrow(/32 bytes/);
   });
 
   it('should derive the refresh-chain key as it always has, so refresh tokens outlive upgrades', () => {

@@ -32,13 +32,17 @@ export class JwtKeys {
   private readonly publicKey?: KeyObject;
   /** Identifies the signing key in each token's `kid` header (derived from the key, not secret). */
   readonly kid: string;
-  /** Separate key (derived with HKDF) for deriving refresh-token successors. */
+  /**
+   * Separate key (derived with HKDF) for deriving refresh-token chains: from REFRESH_CHAIN_KEY
+   * when set, otherwise from the signing key, so that it stays the same across a key rotation
+   * only when REFRESH_CHAIN_KEY is set (see createJwtKeys).
+   */
   readonly refreshKey: KeyObject;
 
   /** Every key that verifies (the signing key and older ones), by `kid`. */
   private readonly verificationKeys = new Map<string, KeyObject>();
 
-  constructor(material: KeyMaterial) {
+  constructor(material: KeyMaterial, refreshChainSecret?: Buffer) {
     this.algorithm = material.algorithm;
     let chainSecret: Buffer;
     if (material.algorithm === 'HS256') {
@@ -60,7 +64,9 @@ export class JwtKeys {
         .digest();
     }
     this.refreshKey = createSecretKey(
-      Buffer.from(hkdfSync('sha256', chainSecret, '', 'refresh-token-chain', 32)),
+      Buffer.from(
+        hkdfSync('sha256', refreshChainSecret ?? chainSecret, '', 'refresh-token-chain', 32),
+      ),
     );
   }
 

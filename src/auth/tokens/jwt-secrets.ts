@@ -41,21 +41,23 @@ export function resolveJwtSecrets(
     }
     return [developmentSecret(dbPath)];
   }
-  return [checked(current, production), ...previous.map((secret) => checked(secret, production))];
+  const check = (secret: string) => checkedSecret('JWT_SECRET', secret, production);
+  return [check(current), ...previous.map(check)];
 }
 
-function checked(secret: string, production: boolean): Buffer {
+/** A configured secret: at least 32 bytes, and in production nothing that looks like a placeholder. */
+export function checkedSecret(name: string, secret: string, production: boolean): Buffer {
   if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
-    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long`);
+    throw new ConfigError(name, `must be at least ${MIN_SECRET_BYTES} bytes long`);
   }
   if (looksLikePlaceholder(secret)) {
     if (production) {
       throw new ConfigError(
-        'JWT_SECRET',
+        name,
         'looks like a placeholder; generate one with `openssl rand -base64 48`',
       );
     }
-    logger.warn('JWT_SECRET looks like a placeholder; never use it in production');
+    logger.warn(`${name} looks like a placeholder; never use it in production`);
   }
   return Buffer.from(secret, 'utf8');
 }

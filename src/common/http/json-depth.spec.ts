@@ -1,6 +1,7 @@
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
-const nestedArrays = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+const nestedArrays = (levels: number): unknown =>
+  JSON.parse('['.repeat(levels) + ']'.repeat(levels));
 
 describe(nestsDeeperThan.name, () => {
   it('should give scalars depth 0 and empty containers depth 1', () => {
