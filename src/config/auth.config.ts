@@ -26,6 +26,8 @@ export type AuthConfig = JwtKeyConfig & {
   accessTtl: number;
   sessionIdleTtl: number;
   sessionMaxAge: number;
+  /** Active sessions one user may have; a sign-in beyond it ends the least recently used. */
+  sessionsPerUserMax: number;
   refreshReuseGrace: number;
   refreshAcceptsAccessToken: boolean;
   /** REFRESH_CHAIN_KEY: the secret refresh-token chains derive from, kept across key rotations. */
@@ -55,6 +57,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
     accessTtl,
     sessionIdleTtl,
     sessionMaxAge,
+    sessionsPerUserMax: read.int('SESSIONS_PER_USER_MAX', 100, 1, 10_000),
     refreshReuseGrace,
     // On in development for the seed's curl workflow; in production a stolen access token must
     // not be worth a session.

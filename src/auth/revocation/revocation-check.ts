@@ -18,14 +18,19 @@ export abstract class RevocationCheck {
   abstract find(jti: string, sessionId: string): Promise<Revocation | undefined>;
   /** Called before the revocation of `jti` is written. */
   abstract willRevokeToken(jti: string): void;
-  /** Called before the sessions `ids` are revoked. */
-  abstract willRevokeSessions(...ids: string[]): void;
+  /** Called before the sessions `ids` are revoked (an array: it may hold a great many). */
+  abstract willRevokeSessions(ids: readonly string[]): void;
   /** Called inside `tx` before every unrevoked session of the user but `except` is revoked by it. */
   abstract willRevokeSessionsOf(
     userId: string,
     except: string | undefined,
     tx: Transaction,
   ): Promise<void>;
+  /**
+   * Called inside `tx` before every unrevoked session of the user but the `keep` most recently
+   * used is revoked by it (the cap on sessions per user).
+   */
+  abstract willRevokeSessionsBeyond(userId: string, keep: number, tx: Transaction): Promise<void>;
   /** Rebuilds whatever it keeps from the tables (at start-up and after each purge). */
   abstract reload(): Promise<void>;
 }
@@ -73,7 +78,7 @@ export class InMemoryRevocationCheck extends RevocationCheck implements OnModule
     this.tokens.add(jti);
   }
 
-  willRevokeSessions(...ids: string[]): void {
+  willRevokeSessions(ids: readonly string[]): void {
     ids.forEach((id) => this.sessionIds.add(id));
   }
 
@@ -84,7 +89,11 @@ export class InMemoryRevocationCheck extends RevocationCheck implements OnModule
   ): Promise<void> {
     // Exact: on SQLite no other writer can add a session before `tx` ends.
     const ids = await this.sessions.unrevokedIdsOfUser(userId, tx);
-    this.willRevokeSessions(...ids.filter((id) => id !== except));
+    this.willRevokeSessions(ids.filter((id) => id !== except));
+  }
+
+  async willRevokeSessionsBeyond(userId: string, keep: number, tx: Transaction): Promise<void> {
+    this.willRevokeSessions(await this.sessions.idsBeyondNewest(userId, keep, tx));
   }
 
   /**
@@ -133,6 +142,8 @@ export class SharedRevocationCheck extends RevocationCheck {
   willRevokeSessions(): void {}
 
   async willRevokeSessionsOf(): Promise<void> {}
+
+  async willRevokeSessionsBeyond(): Promise<void> {}
 
   async reload(): Promise<void> {}
 }

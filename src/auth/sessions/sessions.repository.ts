@@ -122,8 +122,11 @@ export class SessionsRepository {
     return result.affected ?? 0;
   }
 
-  /** The user's sessions not revoked, before their absolute expiry and used since `idleCutoff`. */
-  listActive(userId: string, now: Date, idleCutoff: Date): Promise<Session[]> {
+  /**
+   * The user's sessions not revoked, before their absolute expiry and used since `idleCutoff`,
+   * newest first, at most `limit`.
+   */
+  listActive(userId: string, now: Date, idleCutoff: Date, limit: number): Promise<Session[]> {
     return this.sessions.find({
       where: {
         userId,
@@ -132,7 +135,50 @@ export class SessionsRepository {
         lastUsedAt: MoreThan(idleCutoff),
       },
       order: { createdAt: 'DESC' },
+      take: limit,
     });
+  }
+
+  /** The user's unrevoked sessions but the `keep` most recently used: those a cap would end. */
+  async idsBeyondNewest(userId: string, keep: number, tx: Transaction): Promise<string[]> {
+    const rows = await this.newest(tx, userId).select('session.id', 'id').offset(keep).getRawMany<{
+      id: string;
+    }>();
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Revokes every unrevoked session of the user but the `keep` most recently used, in one
+   * set-based statement whatever their number; returns how many ended.
+   */
+  async revokeBeyondNewest(
+    userId: string,
+    keep: number,
+    reason: string,
+    now: Date,
+    tx: Transaction,
+  ): Promise<number> {
+    const result = await this.transactions.write(tx, (manager) => {
+      const kept = this.newest(manager, userId, 'kept').select('kept.id').limit(keep);
+      return manager
+        .createQueryBuilder()
+        .update(Session)
+        .set({ revokedAt: now, revokedReason: reason })
+        .where('user_id = :userId AND revoked_at IS NULL', { userId })
+        .andWhere(`id NOT IN (${kept.getQuery()})`)
+        .setParameters(kept.getParameters())
+        .execute();
+    });
+    return result.affected ?? 0;
+  }
+
+  /** The user's unrevoked sessions, most recently used first. */
+  private newest(manager: EntityManager, userId: string, alias = 'session') {
+    return manager
+      .createQueryBuilder(Session, alias)
+      .where(`${alias}.user_id = :userId AND ${alias}.revoked_at IS NULL`, { userId })
+      .orderBy(`${alias}.last_used_at`, 'DESC')
+      .addOrderBy(`${alias}.id`, 'ASC');
   }
 
   async deleteExpiredBefore(cutoff: Date): Promise<number> {

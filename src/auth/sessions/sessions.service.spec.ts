@@ -19,6 +19,7 @@ const config = {
   sessionIdleTtl: 14 * DAY,
   sessionMaxAge: 30 * DAY,
   refreshReuseGrace: 10,
+  sessionsPerUserMax: 3,
 };
 const tx = {} as Transaction;
 
@@ -82,6 +83,26 @@ class InMemorySessions {
     return active ? this.revoke(id, reason, now) : Promise.resolve(false);
   }
 
+  /** The user's unrevoked sessions, most recently used first (ties: by id, as in the SQL). */
+  private newest(userId: string): Session[] {
+    return [...this.rows.values()]
+      .filter((row) => row.userId === userId && row.revokedAt === null)
+      .sort(
+        (a, b) =>
+          b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
+  }
+
+  idsBeyondNewest(userId: string, keep: number): Promise<string[]> {
+    return Promise.resolve(this.newest(userId).slice(keep).map((row) => row.id));
+  }
+
+  revokeBeyondNewest(userId: string, keep: number, reason: string, now: Date): Promise<number> {
+    const beyond = this.newest(userId).slice(keep);
+    beyond.forEach((row) => Object.assign(row, { revokedAt: now, revokedReason: reason }));
+    return Promise.resolve(beyond.length);
+  }
+
   revokeAllOfUser(userId: string, reason: string, now: Date, except?: string): Promise<number> {
     let count = 0;
     for (const row of this.rows.values()) {
@@ -98,14 +119,22 @@ describe(SessionsService.name, () => {
   let service: SessionsService;
   let clock: FakeClock;
   let rows: InMemorySessions;
-  let revocations: { willRevokeSessions: jest.Mock; willRevokeSessionsOf: jest.Mock };
+  let revocations: {
+    willRevokeSessions: jest.Mock;
+    willRevokeSessionsOf: jest.Mock;
+    willRevokeSessionsBeyond: jest.Mock;
+  };
   const refreshKey = createSecretKey(randomBytes(32));
   const userId = randomUUID();
 
   beforeEach(async () => {
     clock = new FakeClock();
     rows = new InMemorySessions();
-    revocations = { willRevokeSessions: jest.fn(), willRevokeSessionsOf: jest.fn() };
+    revocations = {
+      willRevokeSessions: jest.fn(),
+      willRevokeSessionsOf: jest.fn(),
+      willRevokeSessionsBeyond: jest.fn(),
+    };
     const moduleRef = await Test.createTestingModule({
       providers: [
         SessionsService,
@@ -195,7 +224,7 @@ describe(SessionsService.name, () => {
       clock.advance(config.refreshReuseGrace + 1);
       expect(await rejection(service.rotate(refreshToken))).toBe('refresh_token_reused');
       expect(stored(session.id)).toMatchObject({ revokedReason: 'reuse_detected' });
-      expect(revocations.willRevokeSessions).toHaveBeenCalledWith(session.id);
+      expect(revocations.willRevokeSessions).toHaveBeenCalledWith([session.id]);
       // The successor dies with the session.
       const successor = successorOf(refreshToken, refreshKey);
       expect(await rejection(service.rotate(successor))).toBe('session_revoked');

@@ -81,7 +81,27 @@ export class SessionsService {
     });
     session.accessExpiresAt = this.accessExpiry(session);
     await this.sessions.insert(session, tx);
+    await this.endBeyondCap(userId, tx);
     return { session, refreshToken };
+  }
+
+  /**
+   * Keeps the user's sessions within SESSIONS_PER_USER_MAX: those beyond the most recently used
+   * end, in one statement, in the same unit as the sign-in that passed the cap.
+   */
+  private async endBeyondCap(userId: string, tx: Transaction): Promise<void> {
+    const max = this.config.sessionsPerUserMax;
+    await this.revocations.willRevokeSessionsBeyond(userId, max, tx);
+    const count = await this.sessions.revokeBeyondNewest(
+      userId,
+      max,
+      'session_limit',
+      this.clock.now(),
+      tx,
+    );
+    if (count > 0) {
+      this.metrics.revoked('session', 'session_limit', count);
+    }
   }
 
   /**
@@ -155,7 +175,12 @@ export class SessionsService {
 
   /** The user's sessions that may still be used, newest first. */
   listActive(userId: string): Promise<Session[]> {
-    return this.sessions.listActive(userId, this.clock.now(), this.idleCutoff());
+    return this.sessions.listActive(
+      userId,
+      this.clock.now(),
+      this.idleCutoff(),
+      this.config.sessionsPerUserMax,
+    );
   }
 
   /** When a session ends unless refreshed: its absolute or its idle expiry, whichever is first. */
@@ -181,7 +206,7 @@ export class SessionsService {
     }
     // Told after the write, before the answer: only ids of the caller's own sessions reach the
     // filter, and a request after the answer is refused.
-    this.revocations.willRevokeSessions(id);
+    this.revocations.willRevokeSessions([id]);
     this.metrics.revoked('session', 'logout');
   }
 
@@ -236,7 +261,7 @@ export class SessionsService {
   }
 
   async revoke(id: string, reason: string, tx?: Transaction): Promise<void> {
-    this.revocations.willRevokeSessions(id);
+    this.revocations.willRevokeSessions([id]);
     if (await this.sessions.revoke(id, reason, this.clock.now(), tx)) {
       this.metrics.revoked('session', reason);
     }
