@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiNoContentResponse,
@@ -15,6 +25,7 @@ import { Client, type ClientInfo } from './decorators/client-info.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { ChangePasswordDto, DeleteAccountDto, SessionResponseDto } from './dto/account.dto';
 import { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
+import { RateLimit, RateLimitGuard } from './rate-limit/rate-limit';
 
 const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
 
@@ -33,6 +44,8 @@ export class AccountController {
   }
 
   @Delete('me')
+  @UseGuards(RateLimitGuard)
+  @RateLimit('password')
   @HttpCode(204)
   @ApiOperation({
     summary: 'Delete the account',
@@ -43,7 +56,7 @@ export class AccountController {
     400: undefined,
     401: UNAUTHENTICATED,
     403: 'Wrong password, or it was changed meanwhile (`invalid_password`)',
-    429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
+    429: 'Too many wrong passwords for this account from this client, or too many requests from this client or for this user (`rate_limited`)',
     413: undefined,
     415: undefined,
   })
@@ -56,6 +69,8 @@ export class AccountController {
   }
 
   @Post('password')
+  @UseGuards(RateLimitGuard)
+  @RateLimit('password')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -67,10 +82,10 @@ export class AccountController {
   })
   @ApiOkResponse({ type: PasswordChangedResponseDto })
   @ApiProblemResponses({
-    400: undefined,
+    400: 'Invalid body (`validation_failed`, `weak_password`), or the new password equals the current one (`password_unchanged`)',
     401: UNAUTHENTICATED,
     403: 'Wrong current password, or it was changed meanwhile (`invalid_password`)',
-    429: 'Too many wrong passwords for this account from this client (`rate_limited`)',
+    429: 'Too many wrong passwords for this account from this client, or too many requests from this client or for this user (`rate_limited`)',
     413: undefined,
     415: undefined,
   })

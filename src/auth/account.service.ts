@@ -92,6 +92,13 @@ export class AccountService {
     newPassword: string,
     client: ClientInfo,
   ): Promise<PasswordChangedResponseDto> {
+    if (newPassword === currentPassword) {
+      // Refused before any hashing: the request costs no Argon2 work.
+      throw new AppException(
+        'password_unchanged',
+        'The new password must differ from the current one',
+      );
+    }
     const verifiedHash = await this.checkPassword(caller.userId, currentPassword, client.ip);
     const newHash = await this.passwords.hash(newPassword);
     const opened = await this.transactions.run(async (tx) => {

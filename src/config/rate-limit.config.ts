@@ -8,6 +8,8 @@ export interface RateLimitConfig {
   signup: number;
   signin: number;
   refresh: number;
+  /** Requests per client, and per user, to the routes that check the current password. */
+  password: number;
   /** Failed sign-ins allowed per account and client address within `failureWindow`. */
   signinFailures: number;
   failureWindow: number;
@@ -27,6 +29,7 @@ export function loadRateLimitConfig(env: Env): RateLimitConfig {
     signup: read.int('RATE_LIMIT_SIGNUP', 10, 1, 1_000_000),
     signin: read.int('RATE_LIMIT_SIGNIN', 30, 1, 1_000_000),
     refresh: read.int('RATE_LIMIT_REFRESH', 60, 1, 1_000_000),
+    password: read.int('RATE_LIMIT_PASSWORD', 10, 1, 1_000_000),
     signinFailures: read.int('RATE_LIMIT_SIGNIN_FAILURES', 10, 1, 1_000_000),
     failureWindow: read.duration('RATE_LIMIT_SIGNIN_FAILURE_WINDOW', '15m', 1, 86400),
     accountFailures: read.int('RATE_LIMIT_ACCOUNT_FAILURES', 100, 1, 1_000_000),

@@ -41,6 +41,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     RATE_LIMIT_SIGNUP: '1000000',
     RATE_LIMIT_SIGNIN: '1000000',
     RATE_LIMIT_REFRESH: '1000000',
+    RATE_LIMIT_PASSWORD: '1000000',
     RATE_LIMIT_SIGNIN_FAILURES: '1000000',
     RATE_LIMIT_ACCOUNT_FAILURES: '1000000',
     CORS_ORIGINS: '',

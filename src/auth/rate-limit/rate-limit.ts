@@ -5,7 +5,8 @@ import { AppException } from '../../common/errors/app.exception';
 import { UNAVAILABLE_RETRY_AFTER } from '../../common/errors/retry-after';
 import { clientKey } from './client-key';
 
-export type RateLimitedRoute = 'signup' | 'signin' | 'refresh';
+/** `password`: the routes that check the current password (POST /password, DELETE /me). */
+export type RateLimitedRoute = 'signup' | 'signin' | 'refresh' | 'password';
 const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
 
 /** Limits a route per client address, by the `RATE_LIMIT_<ROUTE>` setting. */
@@ -16,7 +17,11 @@ export function routeOf(context: ExecutionContext): RateLimitedRoute | undefined
     RateLimitedRoute | undefined;
 }
 
-/** The throttler's per-route limit and window, read from the configuration. */
+/**
+ * The throttler's per-route limits and window, read from the configuration: per client on every
+ * limited route, and on the password routes per user too, so that neither many clients on one
+ * account nor one client on many accounts can keep Argon2 busy.
+ */
 export function throttlerOptions(config: RateLimitConfig) {
   return {
     throttlers: [
@@ -24,6 +29,14 @@ export function throttlerOptions(config: RateLimitConfig) {
         name: 'default',
         ttl: config.window * 1000,
         limit: (context: ExecutionContext) => config[routeOf(context) ?? 'signin'],
+      },
+      {
+        name: 'user',
+        ttl: config.window * 1000,
+        limit: config.password,
+        skipIf: (context: ExecutionContext) => routeOf(context) !== 'password',
+        // These routes need an access token, checked by the global guard before this one.
+        getTracker: (request: { user?: { userId?: string } }) => `user:${request.user?.userId}`,
       },
     ],
     skipIf: (context: ExecutionContext) => !config.enabled || routeOf(context) === undefined,

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   validation_failed: { status: 400, title: 'Request validation failed' },
   invalid_json: { status: 400, title: 'Malformed JSON body' },
   weak_password: { status: 400, title: 'Password too common' },
+  password_unchanged: { status: 400, title: 'New password equals the current one' },
   bad_request: { status: 400, title: 'Bad request' },
   invalid_credentials: { status: 401, title: 'Invalid email or password' },
   token_missing: { status: 401, title: 'Authentication required' },
