@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseInUseError } from './database/sqlite-lock';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { RouteTable } from './common/http/route-table';
@@ -51,6 +52,8 @@ import { UsersModule } from './users/users.module';
       useFactory: (database: DatabaseConfig) => ({
         ...dataSourceOptions(database),
         autoLoadEntities: true,
+        // A file another process holds stays held: retrying would only delay the message.
+        toRetry: (error: unknown) => !(error instanceof DatabaseInUseError),
       }),
       dataSourceFactory: (options) => openMigrated(options!),
     }),

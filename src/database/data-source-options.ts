@@ -2,6 +2,10 @@ import { Client, defaults as pgDefaults, types as pgTypes } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/configuration';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from './migrations';
+import { holdExclusively } from './sqlite-lock';
+
+/** How long a SQLite statement waits for a lock held by this process's own other work. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /** PostgreSQL's OID of `timestamp without time zone`. */
 const TIMESTAMP_OID = 1114;
@@ -56,8 +60,12 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
     database: config.path,
     migrations: SQLITE_MIGRATIONS,
     enableWAL: config.path !== ':memory:',
-    timeout: 5000,
-    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    prepareDatabase: (db: { pragma(sql: string): unknown; exec(sql: string): unknown }) => {
+      if (config.path !== ':memory:') {
+        // First of all: one process per file, a second one refuses to start (DatabaseInUseError).
+        holdExclusively(db, config.path, SQLITE_BUSY_TIMEOUT_MS);
+      }
       db.pragma('synchronous = NORMAL');
     },
   };

@@ -111,8 +111,16 @@ export class InMemoryRevocationCheck extends RevocationCheck implements OnModule
         this.revokedTokens.eachJtiExpiringAfter(new Date(now - CLOCK_TOLERANCE * 1000), add),
       ),
       this.sessionIds.rebuild(async (add) => {
-        const since = new Date(now - (this.accessTtl + CLOCK_TOLERANCE) * 1000);
-        (await this.sessions.idsRevokedAfter(since)).forEach(add);
+        // Every revoked session whose newest access token may still verify, by the expiry its
+        // row records, whatever JWT_ACCESS_TTL is now; rows from before that was recorded, by
+        // the revocation time and the current lifetime.
+        const tolerance = CLOCK_TOLERANCE * 1000;
+        (
+          await this.sessions.idsRevokedWithLiveTokens(
+            new Date(now - tolerance),
+            new Date(now - this.accessTtl * 1000 - tolerance),
+          )
+        ).forEach(add);
       }),
     ]);
   }

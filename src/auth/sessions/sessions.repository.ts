@@ -188,9 +188,16 @@ export class SessionsRepository {
     return result.affected ?? 0;
   }
 
-  async idsRevokedAfter(since: Date): Promise<string[]> {
+  /**
+   * Ids of revoked sessions whose newest access token expires after `liveAfter`; for rows that
+   * do not record it, those revoked after `revokedAfter`.
+   */
+  async idsRevokedWithLiveTokens(liveAfter: Date, revokedAfter: Date): Promise<string[]> {
     const rows = await this.sessions.find({
-      where: { revokedAt: MoreThan(since) },
+      where: [
+        { revokedAt: Not(IsNull()), accessExpiresAt: MoreThan(liveAfter) },
+        { revokedAt: MoreThan(revokedAfter), accessExpiresAt: IsNull() },
+      ],
       select: { id: true },
     });
     return rows.map((row) => row.id);
