@@ -18,6 +18,14 @@ import { TokenPairs } from './tokens/token-pairs';
 const INVALID_PASSWORD = 'The password is incorrect';
 
 /**
+ * A session's times as listed, cut to the minute: whoever holds a copy of a refresh token must not
+ * learn from the list the moment the owner refreshed, to refresh right after inside the grace
+ * window every time.
+ */
+const toMinute = (date: Date) =>
+  new Date(Math.floor(date.getTime() / 60_000) * 60_000).toISOString();
+
+/**
  * The signed-in user's own account: profile, sessions, password, deletion. Every operation that
  * writes several rows is one unit of work.
  */
@@ -48,8 +56,8 @@ export class AccountService {
     return sessions.map((session) => ({
       id: session.id,
       createdAt: session.createdAt.toISOString(),
-      lastUsedAt: session.lastUsedAt.toISOString(),
-      expiresAt: this.sessions.effectiveExpiry(session).toISOString(),
+      lastUsedAt: toMinute(session.lastUsedAt),
+      expiresAt: toMinute(this.sessions.effectiveExpiry(session)),
       userAgent: session.userAgent,
       ip: session.ip,
       current: session.id === caller.sessionId,

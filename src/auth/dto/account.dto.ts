@@ -57,12 +57,15 @@ export class SessionResponseDto {
   })
   createdAt!: string;
 
-  @ApiProperty({ description: 'Last sign-in or refresh', example: '2026-11-26T09:45:00.000Z' })
+  @ApiProperty({
+    description: 'Last sign-in or refresh, to the minute',
+    example: '2026-11-26T09:45:00.000Z',
+  })
   lastUsedAt!: string;
 
   @ApiProperty({
     description:
-      'When the session ends unless refreshed: absolute or idle expiry, whichever is first',
+      'When the session ends unless refreshed: absolute or idle expiry, whichever is first, to the minute',
     example: '2026-12-10T09:45:00.000Z',
   })
   expiresAt!: string;
