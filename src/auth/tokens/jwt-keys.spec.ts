@@ -74,10 +74,16 @@ describe(JwtKeysModule.name, () => {
     expect(keysFor({ JWT_SECRET: STRONG }).refreshKey.export()).toEqual(
       chainKey(Buffer.from(STRONG)),
     );
-    const pem = pemOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-    const keys = keysFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keys = keysFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pemOf(privateKey) });
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' });
     expect(keys.refreshKey.export()).toEqual(
-      chainKey(createHash('sha256').update(`refresh-chain\n${pem}`).digest()),
+      chainKey(createHash('sha256').update('refresh-chain\n').update(der).digest()),
+    );
+    // Another encoding of the same key (SEC 1 instead of PKCS#8) gives the same chain key.
+    const sec1 = privateKey.export({ type: 'sec1', format: 'pem' });
+    expect(keysFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: sec1 }).refreshKey.export()).toEqual(
+      keys.refreshKey.export(),
     );
   });
 

@@ -58,10 +58,10 @@ export class JwtKeys {
       this.publicKey = createPublicKey(this.signingKey);
       this.kid = JwtKeys.kidOf(this.publicKey.export({ type: 'spki', format: 'der' }));
       this.verificationKeys.set(this.kid, this.publicKey);
-      // With a key pair, the server secret behind refresh-token derivation comes from the private key.
-      chainSecret = createHash('sha256')
-        .update(`refresh-chain\n${material.privateKeyPem}`)
-        .digest();
+      // With a key pair, the server secret behind refresh-token derivation comes from the private
+      // key itself (its PKCS#8 form), not from its text: re-encoding the PEM changes nothing.
+      const der = this.signingKey.export({ type: 'pkcs8', format: 'der' });
+      chainSecret = createHash('sha256').update('refresh-chain\n').update(der).digest();
     }
     this.refreshKey = createSecretKey(
       Buffer.from(
