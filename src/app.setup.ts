@@ -149,7 +149,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     setUpOpenApi(app);
     fastify.get('/', (_request, reply) => reply.redirect('/docs', 302));
   }
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exits with code 0 once the shutdown is done (Nest otherwise re-raises the signal, and the
+  // process ends as killed by it), after pino has flushed.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {
