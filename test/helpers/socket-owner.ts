@@ -81,6 +81,7 @@ export function getWithOwner(
   path: string,
   candidates: number[],
   headers: Record<string, string> = {},
+  timeoutMs = 10_000,
 ): Promise<OwnedAnswer> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(path, base);
@@ -102,6 +103,8 @@ export function getWithOwner(
       );
     });
     request.once('error', fail);
+    // A request never hangs a test: a silent server fails it.
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     request.end();
   }).finally(() => agent.destroy());
 }
