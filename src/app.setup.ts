@@ -28,8 +28,12 @@ export function createHttpAdapter(http: HttpConfig = httpConfig()): FastifyAdapt
     bodyLimit: BODY_LIMIT,
     // Off by default: otherwise anyone could pick their own address, and with it a fresh rate limit.
     trustProxy: http.trustProxy,
-    // Slow clients may not hold connections open for ever.
-    connectionTimeout: http.requestTimeout * 1000,
+    // Slow clients may not hold connections open for ever: a request not received within
+    // requestTimeout is answered 408 (clientErrorHandler below). Node checks for such requests
+    // every connectionsCheckingInterval (30 s by default), so the check runs every second, and an
+    // idle socket is dropped only after that answer could have gone out.
+    http: { connectionsCheckingInterval: 1000 },
+    connectionTimeout: (http.requestTimeout + 2) * 1000,
     requestTimeout: http.requestTimeout * 1000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
@@ -161,7 +165,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     setUpOpenApi(app);
     fastify.get('/', (_request, reply) => reply.redirect('/docs', 302));
   }
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exits with code 0 once the shutdown is done (Nest otherwise re-raises the signal, and the
+  // process ends as killed by it), after pino has flushed.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 }
 
 function setUpOpenApi(app: NestFastifyApplication): void {

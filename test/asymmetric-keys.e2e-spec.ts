@@ -1,6 +1,9 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
+import { bearer, createTestApp, signedInUser, TestApp, TokenPair } from './helpers/test-app';
 import { decodeHeader, decodePayload } from './helpers/tokens';
 
 describe.each([
@@ -57,6 +60,66 @@ describe.each([
     });
     const response = await t.http.get('/protected').set(bearer(forged)).expect(401);
     expect(response.body.code).toBe('invalid_token');
+  });
+});
+
+describe.each(['ES256', 'RS256'] as const)('JWT_ALGORITHM=%s across a restart', (algorithm) => {
+  const { privateKey } =
+    algorithm === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auth-keypair-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = () =>
+    createTestApp({
+      DB_PATH: join(dir, 'auth.sqlite'),
+      JWT_ALGORITHM: algorithm,
+      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      JWT_SECRET: '',
+      REFRESH_REUSE_GRACE: '0',
+    });
+
+  it('should keep the refresh chain, with reuse detection, when restarted with the same key', async () => {
+    const first = await start();
+    let user: Awaited<ReturnType<typeof signedInUser>>;
+    let current: TokenPair;
+    try {
+      user = await signedInUser(first.http);
+      const response = await first.http
+        .post('/refresh')
+        .send({ refresh_token: user.tokens.refresh_token })
+        .expect(200);
+      current = response.body as TokenPair;
+    } finally {
+      await first.close();
+    }
+
+    const second = await start();
+    try {
+      await second.http.get('/protected').set(bearer(current.access_token)).expect(200);
+      // The chain key comes from the private key: the token spent before the restart is still
+      // known as an ancestor of the current one.
+      const reuse = await second.http
+        .post('/refresh')
+        .send({ refresh_token: user.tokens.refresh_token })
+        .expect(401);
+      expect(reuse.body.code).toBe('refresh_token_reused');
+      const after = await second.http
+        .post('/refresh')
+        .send({ refresh_token: current.refresh_token })
+        .expect(401);
+      expect(after.body.code).toBe('session_revoked');
+    } finally {
+      await second.close();
+    }
   });
 });
 

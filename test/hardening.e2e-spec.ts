@@ -29,7 +29,10 @@ describe('security headers and CORS', () => {
     expect(response.headers['content-security-policy']).toContain("default-src 'self'");
     expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers['strict-transport-security']).toBeDefined();
+    // helmet's default, which configureApp keeps: a year, subdomains included, no preload.
+    expect(response.headers['strict-transport-security']).toBe(
+      'max-age=31536000; includeSubDomains',
+    );
     expect(response.headers['x-powered-by']).toBeUndefined();
   });
 
@@ -121,14 +124,26 @@ describe('rate limits', () => {
 
   it('should count each forwarded address on its own when TRUST_PROXY is on', async () => {
     const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
+    const signUpFrom = (address: string) =>
+      t.http
+        .post('/signup')
+        .set('X-Forwarded-For', address)
+        .send({ email: uniqueEmail(), password: DEFAULT_PASSWORD });
     try {
+      // More distinct addresses than the budget of one: none of them is limited.
       for (let i = 0; i < 5; i++) {
-        await t.http
-          .post('/signup')
-          .set('X-Forwarded-For', `10.0.1.${i}`)
-          .send({ email: uniqueEmail(), password: DEFAULT_PASSWORD })
-          .expect(201);
+        const ok = await signUpFrom(`10.0.1.${i}`).expect(201);
+        expect(ok.headers['ratelimit-remaining']).toBe('2');
       }
+      // One address repeated: its own budget of three, then 429.
+      for (let i = 0; i < 3; i++) {
+        const ok = await signUpFrom('10.0.2.1').expect(201);
+        expect(ok.headers['ratelimit-remaining']).toBe(String(2 - i));
+      }
+      const limited = await signUpFrom('10.0.2.1').expect(429);
+      expect(limited.body.code).toBe('rate_limited');
+      // A further address still has its whole budget.
+      await signUpFrom('10.0.1.200').expect(201);
     } finally {
       await t.close();
     }
@@ -151,6 +166,93 @@ describe('rate limits', () => {
         .send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'a-brand-new-password' })
         .expect(429);
       expect(locked.body.code).toBe('rate_limited');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should lock the password check of DELETE /me after repeated wrong passwords, for that client only', async () => {
+    const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
+    try {
+      const user = await signedInUser(t.http);
+      const deleteFrom = (address: string, password: string) =>
+        t.http
+          .delete('/me')
+          .set('X-Forwarded-For', address)
+          .set(bearer(user.tokens.access_token))
+          .send({ password });
+      for (let i = 0; i < 3; i++) {
+        const wrong = await deleteFrom('203.0.113.9', `guess-${i}-wrong`).expect(403);
+        expect(wrong.body.code).toBe('invalid_password');
+      }
+      // Locked: even the right password is not checked from this address.
+      const locked = await deleteFrom('203.0.113.9', DEFAULT_PASSWORD).expect(429);
+      expect(locked.body.code).toBe('rate_limited');
+      expect(locked.headers['content-type']).toMatch(/^application\/problem\+json/);
+      // One failure window (the default 15 minutes) at most, and well above nothing.
+      const retryAfter = Number(locked.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(800);
+      expect(retryAfter).toBeLessThanOrEqual(900);
+      await t.http.get('/me').set(bearer(user.tokens.access_token)).expect(200);
+      // The lock is the failing client's: the owner elsewhere can still delete the account.
+      await deleteFrom('198.51.100.30', DEFAULT_PASSWORD).expect(204);
+      await t.http.get('/me').set(bearer(user.tokens.access_token)).expect(401);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should answer 429 rate_limited once a client passes RATE_LIMIT_REFRESH', async () => {
+    const t = await createTestApp({ ...limits, RATE_LIMIT_REFRESH: '2' });
+    try {
+      let { tokens } = await signedInUser(t.http);
+      for (let i = 0; i < 2; i++) {
+        const ok = await t.http
+          .post('/refresh')
+          .send({ refresh_token: tokens.refresh_token })
+          .expect(200);
+        expect(ok.headers['ratelimit-limit']).toBe('2');
+        expect(ok.headers['ratelimit-remaining']).toBe(String(1 - i));
+        tokens = ok.body as typeof tokens;
+      }
+      const limited = await t.http
+        .post('/refresh')
+        .send({ refresh_token: tokens.refresh_token })
+        .expect(429);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60); // the default RATE_LIMIT_WINDOW
+      // Sign-in has a budget of its own.
+      await t.http
+        .post('/signin')
+        .send({ email: (await signUp(t.http)).email, password: DEFAULT_PASSWORD })
+        .expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should send RateLimit-Reset as the seconds left of RATE_LIMIT_WINDOW', async () => {
+    const window = 30;
+    const t = await createTestApp({ ...limits, RATE_LIMIT_WINDOW: `${window}s` });
+    try {
+      const resets: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await t.http
+          .post('/signin')
+          .send({ email: uniqueEmail(), password: DEFAULT_PASSWORD })
+          .expect(401);
+        expect(response.headers['ratelimit-reset']).toMatch(/^\d+$/);
+        resets.push(Number(response.headers['ratelimit-reset']));
+      }
+      for (const reset of resets) {
+        expect(reset).toBeGreaterThan(0);
+        expect(reset).toBeLessThanOrEqual(window); // not the default window of 60 s
+      }
+      // One window, counting down (never restarted by the next request within it).
+      expect([...resets].sort((a, b) => b - a)).toEqual(resets);
     } finally {
       await t.close();
     }
@@ -187,29 +289,68 @@ describe('rate limits', () => {
 });
 
 describe('slow clients', () => {
-  it('should drop a connection that never finishes its request', async () => {
-    const t = await createTestApp({ HTTP_REQUEST_TIMEOUT: '1s' });
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await createTestApp({ HTTP_REQUEST_TIMEOUT: '1s' });
     const server = t.app.getHttpServer();
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const started = Date.now();
-      const closedAfter = await new Promise<number>((done, fail) => {
-        const socket = connect(port, '127.0.0.1', () =>
-          socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n'),
-        );
-        socket.on('error', () => undefined);
-        socket.on('close', () => done(Date.now() - started));
-        setTimeout(
-          () => fail(new Error('the server kept the half-sent request open')),
-          8000,
-        ).unref();
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await t.close(); // closes the server it listens with
+  });
+
+  /**
+   * Sends `text` and never finishes the request; resolves with everything the server wrote once
+   * it has closed the connection. Fails (and destroys the socket) if it is still open after
+   * `deadlineMs`, far beyond the 1 s timeout.
+   */
+  function sendAndWait(text: string, deadlineMs = 20_000): Promise<string> {
+    return new Promise((done, fail) => {
+      let answer = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write(text));
+      const deadline = setTimeout(() => {
+        socket.destroy();
+        fail(new Error('the server kept the half-sent request open'));
+      }, deadlineMs);
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+      socket.on('error', () => undefined); // a reset after the answer is the close we wait for
+      socket.on('close', () => {
+        clearTimeout(deadline);
+        done(answer);
       });
-      expect(closedAfter).toBeGreaterThanOrEqual(900);
-    } finally {
-      await new Promise<void>((done) => server.close(() => done()));
-      await t.close();
-    }
+    });
+  }
+
+  it('should answer headers that never end with the 408 request_timeout problem, then close', async () => {
+    const answer = await sendAndWait('GET /health/live HTTP/1.1\r\nHost: x\r\nX-Slow: 1');
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(head).toMatch(/\r\nConnection: close\r\n/i);
+    expect(head).toMatch(/\r\nContent-Type: application\/problem\+json/i);
+    expect(JSON.parse(body)).toEqual({
+      type: 'urn:nest-jwt-auth:problem:request_timeout',
+      title: expect.any(String),
+      status: 408,
+      detail: 'The request was not received in time',
+      code: 'request_timeout',
+      instance: '/',
+    });
+  });
+
+  it('should drop a connection whose body never arrives, without answering for the route', async () => {
+    const answer = await sendAndWait(
+      'POST /signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 100\r\n\r\n{"email":',
+    );
+    // Closed without an answer for the route (or with the 408 problem): never a 2xx or a 4xx of
+    // /signin, since the request was not complete.
+    const outcome = answer === '' ? 'closed' : answer.slice(0, 'HTTP/1.1 408'.length);
+    expect(['closed', 'HTTP/1.1 408']).toContain(outcome);
+    await t.http.get('/health/live').expect(200);
   });
 });
 

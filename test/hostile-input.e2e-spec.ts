@@ -2,10 +2,51 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
-import { bearer, createTestApp, signedInUser, TestApp } from './helpers/test-app';
+import { BODY_LIMIT } from '../src/app.setup';
+import {
+  bearer,
+  createTestApp,
+  signedInUser,
+  signIn,
+  signUp,
+  TestApp,
+  TokenPair,
+} from './helpers/test-app';
+
+/**
+ * A JSON value as a tree, objects as lists of entries: a key such as `__proto__` stays an ordinary
+ * key of the text sent (JSON.stringify of an object literal would drop it, or set a prototype).
+ */
+type Json = null | boolean | number | string | Json[] | { entries: [string, Json][] };
+
+const KEYS = [
+  '$gt',
+  '$where',
+  'password',
+  'email',
+  'scope',
+  'refresh_token',
+  'currentPassword',
+  'newPassword',
+  'x',
+  'polluted',
+  '__proto__',
+  'constructor',
+  'prototype',
+];
+const FIELDS = ['email', 'password', 'currentPassword', 'newPassword', 'scope', 'refresh_token'];
+const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+const objectOf = (key: fc.Arbitrary<string>, value: fc.Arbitrary<Json>, maxLength: number) =>
+  fc
+    .uniqueArray(fc.tuple(key, value), { selector: ([name]) => name, maxLength })
+    .map((entries): Json => ({ entries }));
+
+/** What a polluter hopes to plant on Object.prototype. */
+const PAYLOAD: Json = { entries: [['polluted', 'yes']] };
 
 /** Random and adversarial JSON: nothing may answer 500, and the process must stay up. */
-const hostileValue = fc.letrec((tie) => ({
+const hostileValue: fc.Arbitrary<Json> = fc.letrec<{ value: Json }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
     fc.string(),
@@ -20,39 +61,159 @@ const hostileValue = fc.letrec((tie) => ({
       '{"$ne":null}',
       '__proto__',
       'constructor',
+      'current',
+      'others',
+      'all',
       '\u0000',
       'a'.repeat(5000),
     ),
+    fc.constant(PAYLOAD),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(
-      fc.constantFrom('$gt', '$where', 'password', 'email', 'scope', 'x'),
-      tie('value'),
-      {
-        maxKeys: 3,
-      },
-    ),
+    objectOf(fc.constantFrom(...KEYS), tie('value'), 3),
   ),
 })).value;
 
-const hostileBody = fc.oneof(
+/** The prototype-pollution shapes themselves, at the top or one level down. */
+const polluting: fc.Arbitrary<Json> = fc
+  .tuple(
+    fc.constantFrom<Json>(
+      { entries: [['__proto__', PAYLOAD]] },
+      { entries: [['constructor', { entries: [['prototype', PAYLOAD]] }]] },
+      { entries: [['prototype', PAYLOAD]] },
+      { entries: [['constructor', PAYLOAD]] },
+    ),
+    fc.constantFrom(...FIELDS, ''),
+  )
+  .map(([attack, under]) => (under === '' ? attack : { entries: [[under, attack]] }));
+
+const hostileBody: fc.Arbitrary<Json> = fc.oneof(
   hostileValue,
-  fc.record(
-    {
-      email: hostileValue,
-      password: hostileValue,
-      currentPassword: hostileValue,
-      newPassword: hostileValue,
-      scope: hostileValue,
-      refresh_token: hostileValue,
-    },
-    { requiredKeys: [] },
-  ),
+  polluting,
+  objectOf(fc.constantFrom(...FIELDS, ...PROTO_KEYS), hostileValue, 4),
 );
+
+function serialize(value: Json): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(serialize).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    return `{${value.entries.map(([key, item]) => `${JSON.stringify(key)}:${serialize(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value); // NaN and the infinities become null, as in any JSON encoder
+}
+
+const own = (node: object, key: string) => Object.prototype.hasOwnProperty.call(node, key);
+
+/** A `__proto__` key, or a `constructor` holding a `prototype`, anywhere in the parsed body. */
+function poisoned(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') {
+    return false;
+  }
+  if (own(node, '__proto__')) {
+    return true;
+  }
+  const ctor = own(node, 'constructor') ? (node as Record<string, unknown>).constructor : undefined;
+  if (ctor !== null && typeof ctor === 'object' && own(ctor, 'prototype')) {
+    return true;
+  }
+  return Object.values(node).some(poisoned);
+}
+
+/**
+ * The fields the validation pipe checks: an empty body becomes `{}`, anything but an object fails,
+ * and Nest's ValidationPipe deletes `prototype` and `constructor` keys before it validates (it
+ * strips them rather than report them as unknown fields).
+ */
+function fieldsOf(parsed: unknown): Record<string, unknown> | undefined {
+  if (parsed === null || parsed === '') {
+    return {};
+  }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return undefined;
+  }
+  const { prototype: _prototype, ...fields } = parsed as Record<string, unknown>;
+  delete fields.constructor;
+  return fields;
+}
+
+const onlyKeys = (fields: Record<string, unknown>, allowed: string[]) =>
+  Object.keys(fields).every((key) => allowed.includes(key));
+
+type Method = 'post' | 'delete';
+
+interface Expected {
+  /** The statuses the body must get; only one unless the password check decides. */
+  statuses: number[];
+  codes: string[];
+}
+
+/**
+ * What each route must answer for a body. Which password the random fields hold decides nothing:
+ * no generated string is a valid email, an existing account's password or a refresh token.
+ */
+function expectedAnswer(path: string, raw: string): Expected {
+  if (Buffer.byteLength(raw) > BODY_LIMIT) {
+    return { statuses: [413], codes: ['payload_too_large'] };
+  }
+  const parsed: unknown = JSON.parse(raw);
+  if (poisoned(parsed)) {
+    return { statuses: [400], codes: ['invalid_json'] };
+  }
+  const fields = fieldsOf(parsed);
+  const invalid: Expected = { statuses: [400], codes: ['validation_failed'] };
+  switch (path) {
+    case '/revoke': {
+      const scope = fields?.scope;
+      return fields &&
+        onlyKeys(fields, ['scope']) &&
+        [undefined, null, 'current', 'others', 'all'].includes(scope as string)
+        ? { statuses: [200], codes: [] }
+        : invalid;
+    }
+    case '/refresh': {
+      const token = fields?.refresh_token;
+      return fields &&
+        onlyKeys(fields, ['refresh_token']) &&
+        (token === undefined ||
+          token === null ||
+          (typeof token === 'string' && token.length <= 4096))
+        ? { statuses: [401], codes: ['token_missing', 'invalid_refresh_token'] }
+        : invalid;
+    }
+    case '/password':
+    case '/me':
+      // Well-formed fields reach the password check, which fails; others fail validation.
+      return {
+        statuses: [400, 403],
+        codes: ['validation_failed', 'weak_password', 'invalid_password'],
+      };
+    default: // /signup, /signin: the email is never valid
+      return invalid;
+  }
+}
+
+/** Object.prototype and Array.prototype as they were before any request. */
+function prototypesNow() {
+  return {
+    object: Object.getOwnPropertyNames(Object.prototype).sort(),
+    array: Object.getOwnPropertyNames(Array.prototype).sort(),
+  };
+}
+
+/** The app runs in this process: a polluted prototype would show here. */
+function expectNoPollution(before: ReturnType<typeof prototypesNow>) {
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  expect(Object.create({}).polluted).toBeUndefined();
+  expect(([] as unknown as Record<string, unknown>).polluted).toBeUndefined();
+  expect(prototypesNow()).toEqual(before);
+}
 
 describe('hostile input', () => {
   let t: TestApp;
+  let prototypesBefore: ReturnType<typeof prototypesNow>;
 
   beforeAll(async () => {
+    prototypesBefore = prototypesNow();
     t = await createTestApp();
   });
 
@@ -60,7 +221,24 @@ describe('hostile input', () => {
     await t.close();
   });
 
-  const endpoints: [string, string, boolean][] = [
+  const countUsers = async () =>
+    Number(
+      (
+        await t.app
+          .get(DataSource)
+          .query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM users')
+      )[0].n,
+    );
+
+  const send = (method: Method, path: string, raw: string, tokens?: TokenPair) => {
+    let call = t.http[method](path).set('Content-Type', 'application/json');
+    if (tokens) {
+      call = call.set(bearer(tokens.access_token));
+    }
+    return call.send(raw);
+  };
+
+  const endpoints: [Method, string, boolean][] = [
     ['post', '/signup', false],
     ['post', '/signin', false],
     ['post', '/refresh', false],
@@ -70,42 +248,102 @@ describe('hostile input', () => {
   ];
 
   it.each(endpoints)(
-    '%s %s should answer every body with a 4xx problem or success',
+    '%s %s should answer every body with its exact 4xx problem or success',
     async (method, path, auth) => {
-      const { tokens } = await signedInUser(t.http);
-      const usersBefore = await t.app
-        .get(DataSource)
-        .query<{ n: number }[]>('SELECT COUNT(*) AS n FROM users');
+      const user = await signUp(t.http);
+      const usersBefore = await countUsers();
+      let poisonedRuns = 0;
+      let successes = 0;
       await fc.assert(
         fc.asyncProperty(hostileBody, async (body) => {
-          let request = t.http[method as 'post' | 'delete'](path).set(
-            'Content-Type',
-            'application/json',
-          );
-          if (auth) {
-            request = request.set(bearer(tokens.access_token));
+          const raw = serialize(body);
+          const expected = expectedAnswer(path, raw);
+          if (expected.codes.includes('invalid_json')) {
+            poisonedRuns++;
           }
-          const response = await request.send(JSON.stringify(body) ?? 'null');
-          expect(response.status).toBeLessThan(500);
+          // Each run has its own session: a revocation in one run never decides the next.
+          const tokens = auth ? await signIn(t.http, user.email) : undefined;
+          const response = await send(method, path, raw, tokens);
+          expect(expected.statuses).toContain(response.status);
           if (response.status >= 400) {
             expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-            expect(typeof response.body.code).toBe('string');
+            expect(expected.codes).toContain(response.body.code);
+            if (response.status === 403) {
+              expect(response.body.code).toBe('invalid_password');
+            }
+          } else {
+            successes++;
+          }
+          expectNoPollution(prototypesBefore);
+          if (tokens) {
+            // The caller's session survived, unless the body asked to end it.
+            const scope = (fieldsOf(JSON.parse(raw)) ?? {}).scope;
+            const ended = response.status === 200 && scope !== 'others';
+            await t.http
+              .get('/protected')
+              .set(bearer(tokens.access_token))
+              .expect(ended ? 401 : 200);
           }
         }),
         { numRuns: 60 },
       );
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.prototype).not.toHaveProperty('$gt');
-      if (path !== '/signup') {
-        const usersAfter = await t.app
-          .get(DataSource)
-          .query<{ n: number }[]>('SELECT COUNT(*) AS n FROM users');
-        expect(usersAfter).toEqual(usersBefore);
+      // The generators did produce the attacks (a change to them cannot silently drop these).
+      expect(poisonedRuns).toBeGreaterThan(0);
+      if (path === '/revoke') {
+        expect(successes).toBeGreaterThan(0);
+      } else {
+        expect(successes).toBe(0);
       }
-      // The caller's session survived every attempt (nothing matched its password or a scope).
-      await t.http.get('/health/live').expect(200);
+      // Nothing created or deleted an account (sign-up never got a valid email either).
+      expect(await countUsers()).toBe(usersBefore);
+    },
+    120_000,
+  );
+
+  /** Raw JSON texts with prototype keys, including the escaped spelling of `__proto__`. */
+  const polluters = [
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"\\u005f_proto__":{"polluted":"yes"}}',
+    '{"scope":"others","__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    '{"x":[{"__proto__":{"polluted":"yes"}}]}',
+    '[{"constructor":{"prototype":{"polluted":"yes"}}}]',
+  ];
+
+  it.each(endpoints)(
+    '%s %s should refuse literal __proto__ and constructor.prototype keys with 400 invalid_json',
+    async (method, path, auth) => {
+      const user = await signedInUser(t.http);
+      for (const raw of polluters) {
+        expect(JSON.parse(raw)).toBeDefined(); // each is valid JSON
+        const response = await send(method, path, raw, auth ? user.tokens : undefined);
+        expect([raw, response.status, response.body.code]).toEqual([raw, 400, 'invalid_json']);
+        expectNoPollution(prototypesBefore);
+      }
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
     },
   );
+
+  it("should drop prototype and constructor keys unapplied, as Nest's ValidationPipe does", async () => {
+    const user = await signedInUser(t.http);
+    for (const raw of [
+      '{"scope":"others","prototype":{"scope":"all"}}',
+      '{"scope":"others","constructor":{"scope":"all"}}',
+      '{"scope":"others","constructor":"all","prototype":"all"}',
+    ]) {
+      const other = await signIn(t.http, user.email);
+      const response = await send('post', '/revoke', raw, user.tokens);
+      expect([raw, response.status, response.body.message]).toEqual([
+        raw,
+        200,
+        'All other sessions have been revoked',
+      ]);
+      expectNoPollution(prototypesBefore);
+      await t.http.get('/protected').set(bearer(other.access_token)).expect(401);
+      // Had "all" been applied, the caller's own session would have ended too.
+      await t.http.get('/protected').set(bearer(user.tokens.access_token)).expect(200);
+    }
+  });
 
   it('should answer odd session ids and Authorization headers without a 500', async () => {
     const { tokens } = await signedInUser(t.http);

@@ -30,11 +30,35 @@ describe('structured logs', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The complete lines so far (a line still being written has no newline yet). */
   const lines = () =>
     app.stdout
       .split('\n')
+      .slice(0, -1)
       .filter(Boolean)
       .map((line) => JSON.parse(line) as LogLine);
+
+  /** The lines of answered requests, but for the probes of /health/live that start-up sent. */
+  const requestLines = () =>
+    lines().filter(
+      (line): line is Required<LogLine> =>
+        line.req !== undefined && line.res !== undefined && line.req.path !== '/health/live',
+    );
+
+  /** The request lines once there are `count` of them, polling until a deadline. */
+  async function linesOfRequests(count: number, deadlineMs = 10_000): Promise<Required<LogLine>[]> {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const found = requestLines();
+      if (found.length >= count) {
+        return found;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`only ${found.length} of ${count} request lines within ${deadlineMs} ms`);
+      }
+      await new Promise((done) => setTimeout(done, 10));
+    }
+  }
 
   it('should log each request as JSON with its id, echo the id, and keep secrets out', async () => {
     const email = uniqueEmail('logs');
@@ -49,21 +73,32 @@ describe('structured logs', () => {
     const signin = await post('/signin', { email, password }, 'req-signin-1');
     expect(signin.headers.get('x-request-id')).toBe('req-signin-1');
     const tokens = (await signin.json()) as { access_token: string; refresh_token: string };
-    await fetch(`${app.base}/protected`, {
+    const protectedAnswer = await fetch(`${app.base}/protected`, {
       headers: { Authorization: `Bearer ${tokens.access_token}` },
     });
-    await post('/refresh', { refresh_token: tokens.refresh_token }, 'req-refresh-1');
-    await post('/signin', { email, password: 'wrong-password-here' }, 'bad id with spaces');
+    expect(protectedAnswer.status).toBe(200);
+    expect(
+      (await post('/refresh', { refresh_token: tokens.refresh_token }, 'req-refresh-1')).status,
+    ).toBe(200);
+    expect(
+      (await post('/signin', { email, password: 'wrong-password-here' }, 'bad id with spaces'))
+        .status,
+    ).toBe(401);
 
-    await new Promise((done) => setTimeout(done, 200)); // let the last lines arrive
-    const requests = lines().filter(
-      (line): line is Required<LogLine> => line.req !== undefined && line.res !== undefined,
-    );
+    // The line of a request is written once its answer has gone out; wait until all five are in.
+    const requests = await linesOfRequests(5);
     const signinLine = requests.find((line) => line.req.id === 'req-signin-1');
     expect(signinLine).toMatchObject({
       req: { method: 'POST', path: '/signin' },
       res: { statusCode: 200 },
     });
+    expect(requests.map((line) => [line.req.method, line.req.path, line.res.statusCode])).toEqual([
+      ['POST', '/signup', 201],
+      ['POST', '/signin', 200],
+      ['GET', '/protected', 200],
+      ['POST', '/refresh', 200],
+      ['POST', '/signin', 401],
+    ]);
     // An id that is not acceptable is replaced by a generated one.
     const refused = requests.find((line) => line.res.statusCode === 401);
     expect(refused?.req.id).toMatch(/^[0-9a-f-]{36}$/);

@@ -113,6 +113,50 @@ describe('GET /protected', () => {
     );
   });
 
+  describe('clock tolerance of 10 s on exp and nbf', () => {
+    // 5 s inside the tolerance and 5 s outside it: a slow request cannot cross the edge.
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('should accept a token that expired 5 s ago and refuse one that expired 15 s ago', async () => {
+      const user = await signedInUser(t.http);
+      const expiredAgo = (seconds: number) => {
+        const exp = now() - seconds;
+        return remint(user.tokens.access_token, secret, { iat: exp - 900, exp });
+      };
+      await t.http
+        .get('/protected')
+        .set(bearer(expiredAgo(5)))
+        .expect(200);
+      await expectRejected(expiredAgo(15), 'token_expired');
+    });
+
+    it('should accept a token valid from 5 s ahead and refuse one valid from 15 s ahead', async () => {
+      const user = await signedInUser(t.http);
+      const notBefore = (seconds: number) =>
+        remint(user.tokens.access_token, secret, { nbf: now() + seconds });
+      await t.http
+        .get('/protected')
+        .set(bearer(notBefore(5)))
+        .expect(200);
+      await expectRejected(notBefore(15), 'invalid_token');
+    });
+  });
+
+  it('should reject a correctly signed token with a crit header', async () => {
+    const user = await signedInUser(t.http);
+    // Valid in every other way: the same claims and header re-signed without crit pass.
+    await t.http
+      .get('/protected')
+      .set(bearer(remint(user.tokens.access_token, secret)))
+      .expect(200);
+    for (const crit of [['exp'], ['b64'], []]) {
+      await expectRejected(
+        remint(user.tokens.access_token, secret, {}, { header: { crit } }),
+        'invalid_token',
+      );
+    }
+  });
+
   it('should reject a correctly signed token of another type', async () => {
     const user = await signedInUser(t.http);
     await expectRejected(

@@ -121,3 +121,90 @@ describe(`${AuthService.name}: the access-token exchange`, () => {
     expect(sessions.lockActive).not.toHaveBeenCalled();
   });
 });
+
+describe(`${AuthService.name}: sign-in`, () => {
+  const client = { ip: '203.0.113.7', userAgent: 'jest' };
+  let hasher: PasswordHasher;
+  let verify: jest.SpyInstance<Promise<boolean>, [string | undefined, string]>;
+  let userRows: { findByEmailWithPassword: jest.Mock };
+  let sessions: { open: jest.Mock };
+  let auth: AuthService;
+
+  beforeEach(async () => {
+    // The real hasher, watched: each verification still does the real Argon2 work.
+    hasher = new PasswordHasher();
+    verify = jest.spyOn(hasher, 'verify');
+    userRows = { findByEmailWithPassword: jest.fn().mockResolvedValue(null) };
+    sessions = { open: jest.fn() };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        AuthService,
+        { provide: PasswordHasher, useValue: hasher },
+        { provide: UsersRepository, useValue: userRows },
+        { provide: SessionsService, useValue: sessions },
+        {
+          provide: FailedSigninLimiter,
+          useValue: {
+            guard: (_account: string, _ip: string, check: () => Promise<unknown>) => check(),
+          },
+        },
+        { provide: Credentials, useValue: { lockStillValid: jest.fn() } },
+        {
+          provide: Transactions,
+          useValue: { run: (work: (t: unknown) => Promise<unknown>) => work({}) },
+        },
+        { provide: TokenPairs, useValue: { issue: jest.fn() } },
+        { provide: UsersService, useValue: {} },
+        { provide: RevokedTokensService, useValue: {} },
+        { provide: AccessTokenService, useValue: {} },
+        { provide: authConfig.KEY, useValue: { refreshAcceptsAccessToken: true } },
+      ],
+    }).compile();
+    auth = moduleRef.get(AuthService);
+  });
+
+  async function code(promise: Promise<unknown>): Promise<string> {
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(AppException);
+    return (error as AppException).code;
+  }
+
+  it('should run the dummy Argon2 verification for an unknown email, and answer only after it', async () => {
+    const events: string[] = [];
+    verify.mockImplementationOnce(async (storedHash, password) => {
+      const valid = await PasswordHasher.prototype.verify.call(hasher, storedHash, password);
+      events.push('verified');
+      return valid;
+    });
+    const answer = code(
+      auth.signIn({ email: 'nobody@example.com', password: 'a-guess-12345' }, client),
+    ).then((answered) => {
+      events.push('answered');
+      return answered;
+    });
+    expect(await answer).toBe('invalid_credentials');
+    expect(userRows.findByEmailWithPassword).toHaveBeenCalledWith('nobody@example.com');
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(verify).toHaveBeenCalledWith(undefined, 'a-guess-12345');
+    expect(events).toEqual(['verified', 'answered']);
+    expect(sessions.open).not.toHaveBeenCalled();
+  });
+
+  it('should cost a wrong password for a known email the same single verification', async () => {
+    const passwordHash = await hasher.hash('the-right-password');
+    verify.mockClear();
+    userRows.findByEmailWithPassword.mockResolvedValue({
+      id: randomUUID(),
+      email: 'known@example.com',
+      passwordHash,
+    });
+    expect(
+      await code(auth.signIn({ email: 'known@example.com', password: 'a-guess-12345' }, client)),
+    ).toBe('invalid_credentials');
+    expect(verify.mock.calls).toEqual([[passwordHash, 'a-guess-12345']]);
+    expect(sessions.open).not.toHaveBeenCalled();
+  });
+});

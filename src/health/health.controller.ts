@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator';
 import { AppException } from '../common/errors/app.exception';
+import { UNAVAILABLE_RETRY_AFTER } from '../common/errors/retry-after';
 import { ApiProblemResponses } from '../common/openapi/api-problem-responses.decorator';
 import { RedisHealthIndicator } from './redis.health';
 
@@ -43,7 +44,9 @@ export class HealthController {
       if (error instanceof ServiceUnavailableException) {
         // Name what is down (never how it is reached) so that an operator knows where to look.
         const down = Object.keys((error.getResponse() as HealthCheckResult).error ?? {});
-        throw new AppException('service_unavailable', `Not ready: ${down.join(', ')} down`);
+        throw new AppException('service_unavailable', `Not ready: ${down.join(', ')} down`, {
+          headers: { 'Retry-After': UNAVAILABLE_RETRY_AFTER },
+        });
       }
       throw error;
     }

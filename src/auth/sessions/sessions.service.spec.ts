@@ -274,6 +274,50 @@ describe(SessionsService.name, () => {
     });
   });
 
+  describe('the grace window boundary', () => {
+    const graceMs = config.refreshReuseGrace * 1000;
+
+    it('should give every sequential re-presentation inside the window the same successor, up to its last millisecond', async () => {
+      const { session, refreshToken } = await open();
+      clock.advance(60);
+      const rotatedAt = clock.nowMs();
+      const first = await service.rotate(refreshToken);
+      for (const offsetMs of [0, 1, graceMs / 2, graceMs - 1, graceMs]) {
+        clock.advance((rotatedAt + offsetMs - clock.nowMs()) / 1000);
+        const twin = await service.rotate(refreshToken);
+        expect(twin.refreshToken).toBe(first.refreshToken);
+        // A twin neither forks nor moves the chain, nor restarts the window.
+        expect(stored(session.id)).toMatchObject({
+          refreshTokenHash: hashRefreshToken(first.refreshToken),
+          generation: 1,
+          rotatedAt: new Date(rotatedAt),
+          revokedAt: null,
+        });
+      }
+      // The chain goes on from the one successor everybody got.
+      const next = await service.rotate(first.refreshToken);
+      expect(next.refreshToken).toBe(successorOf(first.refreshToken, refreshKey));
+      expect(stored(session.id).generation).toBe(2);
+    });
+
+    it('should count the spent token as reuse one millisecond after the window, and revoke the chain', async () => {
+      const { session, refreshToken } = await open();
+      const first = await service.rotate(refreshToken);
+      clock.advance(config.refreshReuseGrace);
+      // The last millisecond inside: still a twin (and it does not extend the window).
+      expect((await service.rotate(refreshToken)).refreshToken).toBe(first.refreshToken);
+      clock.advance(0.001);
+      expect(await rejection(service.rotate(refreshToken))).toBe('refresh_token_reused');
+      expect(stored(session.id)).toMatchObject({
+        revokedAt: clock.now(),
+        revokedReason: 'reuse_detected',
+      });
+      expect(revocations.willRevokeSessions).toHaveBeenCalledWith(session.id);
+      // The successor handed out inside the window dies with the session.
+      expect(await rejection(service.rotate(first.refreshToken))).toBe('session_revoked');
+    });
+  });
+
   describe('expiry', () => {
     it('should end a session at its absolute expiry, however recently used', async () => {
       let { refreshToken } = await open();
