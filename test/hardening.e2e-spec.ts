@@ -123,7 +123,7 @@ describe('rate limits', () => {
   });
 
   it('should count each forwarded address on its own when TRUST_PROXY is on', async () => {
-    const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
+    const t = await createTestApp({ ...limits, TRUST_PROXY: '1' });
     const signUpFrom = (address: string) =>
       t.http
         .post('/signup')
@@ -172,7 +172,7 @@ describe('rate limits', () => {
   });
 
   it('should lock the password check of DELETE /me after repeated wrong passwords, for that client only', async () => {
-    const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
+    const t = await createTestApp({ ...limits, TRUST_PROXY: '1' });
     try {
       const user = await signedInUser(t.http);
       const deleteFrom = (address: string, password: string) =>
@@ -259,7 +259,7 @@ describe('rate limits', () => {
   });
 
   it('should lock an account against the failing client only, not against its owner elsewhere', async () => {
-    const t = await createTestApp({ ...limits, TRUST_PROXY: 'true' });
+    const t = await createTestApp({ ...limits, TRUST_PROXY: '1' });
     try {
       const victim = await signUp(t.http);
       const attacker = '203.0.113.7';

@@ -86,6 +86,52 @@ const polluting: fc.Arbitrary<Json> = fc
   )
   .map(([attack, under]) => (under === '' ? attack : { entries: [[under, attack]] }));
 
+/** Deepest nesting a body may have (arrays and objects); deeper ones get 400 before validation. */
+const MAX_DEPTH = 32;
+
+/**
+ * Bodies nested far deeper than any DTO, built as text (a tree that deep would overflow the
+ * serializer): arrays, objects or both alternating, inside one field, up to past the size limit.
+ */
+const deepBody: fc.Arbitrary<string> = fc
+  .record({
+    field: fc.constantFrom(...FIELDS),
+    beside: fc.boolean(),
+    depth: fc.oneof(
+      fc.integer({ min: 1, max: MAX_DEPTH + 2 }),
+      fc.integer({ min: MAX_DEPTH + 3, max: 9000 }),
+    ),
+    shape: fc.constantFrom('arrays', 'objects', 'mixed'),
+  })
+  .map(({ field, beside, depth, shape }) => {
+    let open = '';
+    let close = '';
+    for (let level = 0; level < depth; level++) {
+      const array = shape === 'arrays' || (shape === 'mixed' && level % 2 === 0);
+      open += array ? '[' : '{"a":';
+      close = (array ? ']' : '}') + close;
+    }
+    const nested = `${open}${shape === 'arrays' ? '' : '1'}${close}`.replace('{"a":]', '{"a":1]');
+    const rest = beside ? '"email":"deep@example.com",' : '';
+    return `{${rest}${JSON.stringify(field)}:${nested}}`;
+  });
+
+/** The nesting depth of a parsed JSON value, walked with a stack of its own. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node !== null && typeof node === 'object') {
+      deepest = Math.max(deepest, depth + 1);
+      for (const child of Object.values(node)) {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return deepest;
+}
+
 const hostileBody: fc.Arbitrary<Json> = fc.oneof(
   hostileValue,
   polluting,
@@ -104,19 +150,29 @@ function serialize(value: Json): string {
 
 const own = (node: object, key: string) => Object.prototype.hasOwnProperty.call(node, key);
 
-/** A `__proto__` key, or a `constructor` holding a `prototype`, anywhere in the parsed body. */
-function poisoned(node: unknown): boolean {
-  if (node === null || typeof node !== 'object') {
-    return false;
+/**
+ * A `__proto__` key, or a `constructor` holding a `prototype`, anywhere in the parsed body. Walked
+ * with a stack of its own: the deep bodies below would overflow a recursive walk.
+ */
+function poisoned(body: unknown): boolean {
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') {
+      continue;
+    }
+    if (own(node, '__proto__')) {
+      return true;
+    }
+    const ctor = own(node, 'constructor')
+      ? (node as Record<string, unknown>).constructor
+      : undefined;
+    if (ctor !== null && typeof ctor === 'object' && own(ctor, 'prototype')) {
+      return true;
+    }
+    stack.push(...Object.values(node));
   }
-  if (own(node, '__proto__')) {
-    return true;
-  }
-  const ctor = own(node, 'constructor') ? (node as Record<string, unknown>).constructor : undefined;
-  if (ctor !== null && typeof ctor === 'object' && own(ctor, 'prototype')) {
-    return true;
-  }
-  return Object.values(node).some(poisoned);
+  return false;
 }
 
 /**
@@ -132,7 +188,7 @@ function fieldsOf(parsed: unknown): Record<string, unknown> | undefined {
     return undefined;
   }
   const { prototype: _prototype, ...fields } = parsed as Record<string, unknown>;
-  delete fields.constructor;
+  Reflect.deleteProperty(fields, 'constructor');
   return fields;
 }
 
@@ -158,6 +214,9 @@ function expectedAnswer(path: string, raw: string): Expected {
   const parsed: unknown = JSON.parse(raw);
   if (poisoned(parsed)) {
     return { statuses: [400], codes: ['invalid_json'] };
+  }
+  if (depthOf(parsed) > MAX_DEPTH) {
+    return { statuses: [400], codes: ['validation_failed'] };
   }
   const fields = fieldsOf(parsed);
   const invalid: Expected = { statuses: [400], codes: ['validation_failed'] };
@@ -299,6 +358,47 @@ describe('hostile input', () => {
     },
     120_000,
   );
+
+  it.each(endpoints)(
+    '%s %s should answer bodies nested deep inside any field with a 4xx, never a 500',
+    async (method, path, auth) => {
+      const user = await signUp(t.http);
+      const seen = { tooDeep: 0, tooLarge: 0, shallow: 0 };
+      await fc.assert(
+        fc.asyncProperty(deepBody, async (raw) => {
+          const expected = expectedAnswer(path, raw);
+          if (Buffer.byteLength(raw) > BODY_LIMIT) {
+            seen.tooLarge++;
+          } else if (depthOf(JSON.parse(raw)) > MAX_DEPTH) {
+            seen.tooDeep++;
+            expect(expected.codes).toEqual(['validation_failed']);
+          } else {
+            seen.shallow++;
+          }
+          const tokens = auth ? await signIn(t.http, user.email) : undefined;
+          const response = await send(method, path, raw, tokens);
+          expect(expected.statuses).toContain(response.status);
+          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(expected.codes).toContain(response.body.code);
+        }),
+        { numRuns: 40 },
+      );
+      // Each kind of body was sent: too deep (under the size limit), too large, and shallow.
+      expect(seen.tooDeep).toBeGreaterThan(0);
+      expect(seen.tooLarge).toBeGreaterThan(0);
+      expect(seen.shallow).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+
+  it('should refuse 5,000 nested arrays in a password with 400 validation_failed, not a 500', async () => {
+    const raw = `{"email":"n@example.com","password":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect(Buffer.byteLength(raw)).toBeLessThan(BODY_LIMIT);
+    const response = await send('post', '/signup', raw);
+    expect([response.status, response.body.code]).toEqual([400, 'validation_failed']);
+    expect(response.body.detail).toMatch(/deeper than 32 levels/);
+    await t.http.get('/health/live').expect(200);
+  });
 
   /** Raw JSON texts with prototype keys, including the escaped spelling of `__proto__`. */
   const polluters = [

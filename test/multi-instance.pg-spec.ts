@@ -50,7 +50,7 @@ describe('two instances sharing PostgreSQL and Redis', () => {
       // Windows far longer than the suite: no count resets half-way through a test.
       RATE_LIMIT_WINDOW: '1h',
       RATE_LIMIT_SIGNIN_FAILURE_WINDOW: '1h',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       REFRESH_REUSE_GRACE: '10s',
     };
     // Both start on an empty schema at once: one runs the migrations, the other waits for it.

@@ -81,7 +81,7 @@ describe(JwtKeysModule.name, () => {
       chainKey(createHash('sha256').update('refresh-chain\n').update(der).digest()),
     );
     // Another encoding of the same key (SEC 1 instead of PKCS#8) gives the same chain key.
-    const sec1 = privateKey.export({ type: 'sec1', format: 'pem' });
+    const sec1 = privateKey.export({ type: 'sec1', format: 'pem' }) as string;
     expect(keysFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: sec1 }).refreshKey.export()).toEqual(
       keys.refreshKey.export(),
     );
