@@ -1,4 +1,7 @@
-import { createTestApp, DEFAULT_PASSWORD, TestApp } from './helpers/test-app';
+import { DataSource } from 'typeorm';
+import { normaliseStoredEmails } from '../src/database/migrations/normalise-stored-emails';
+import { sql, usingPostgres } from './helpers/database';
+import { createTestApp, DEFAULT_PASSWORD, signUp, TestApp } from './helpers/test-app';
 
 /** One account per mailbox: look-alike spellings of a registered address are the same account. */
 describe('look-alike email addresses', () => {
@@ -40,5 +43,41 @@ describe('look-alike email addresses', () => {
   it('should store the domain in its ASCII form', async () => {
     const response = await signup(`ida-${Date.now()}@b\u00fccher.de`).expect(201);
     expect(response.body.email).toMatch(/@xn--bcher-kva\.de$/);
+  });
+
+  it('should rewrite emails stored in other spellings, never merging two accounts', async () => {
+    const db = t.app.get(DataSource);
+    const suffix = Math.random().toString(36).slice(2, 8);
+    // Accounts as an earlier version stored them: only trimmed and lower-cased.
+    const decomposed = await signUp(t.http, `placeholder-a-${suffix}@example.com`);
+    const unicodeDomain = await signUp(t.http, `placeholder-b-${suffix}@example.com`);
+    const clash = await signUp(t.http, `placeholder-c-${suffix}@example.com`);
+    const owner = await signUp(t.http, `mia-${suffix}@example.com`);
+    const rows: [string, string][] = [
+      [decomposed.id, `jose\u0301-${suffix}@example.com`],
+      [unicodeDomain.id, `lea-${suffix}@b\u00fccher.de`],
+      [clash.id, `\uff4d\uff49\uff41-${suffix}@example.com`], // fullwidth "mia": owner's address
+    ];
+    for (const [id, email] of rows) {
+      await sql(db, 'UPDATE users SET email = ? WHERE id = ?', [email, id]);
+    }
+    const runner = db.createQueryRunner();
+    let skipped: string[];
+    try {
+      skipped = await normaliseStoredEmails(runner, (n) => (usingPostgres() ? `$${n}` : '?'));
+    } finally {
+      await runner.release();
+    }
+    expect(skipped).toEqual([clash.id]);
+    const emailOf = async (id: string) =>
+      (await sql<{ email: string }[]>(db, 'SELECT email FROM users WHERE id = ?', [id]))[0].email;
+    expect(await emailOf(decomposed.id)).toBe(`jos\u00e9-${suffix}@example.com`);
+    expect(await emailOf(unicodeDomain.id)).toBe(`lea-${suffix}@xn--bcher-kva.de`);
+    expect(await emailOf(clash.id)).toBe(rows[2][1]);
+    expect(await emailOf(owner.id)).toBe(owner.email);
+    // The rewritten accounts sign in with any spelling of their address.
+    for (const email of [`jose\u0301-${suffix}@example.com`, `lea-${suffix}@b\u00fccher.de`]) {
+      await t.http.post('/signin').send({ email, password: DEFAULT_PASSWORD }).expect(200);
+    }
   });
 });

@@ -7,7 +7,7 @@ import {
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
 } from './password.decorators';
-import { normaliseEmail } from './normalise-email';
+import { normaliseEmail } from '../../common/validation/normalise-email';
 
 const toCanonicalEmail = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? normaliseEmail(value) : value;

@@ -1,9 +1,11 @@
 import { PostgresInitialSchema1795700000000 } from './postgres/1795700000000-initial-schema';
 import { PostgresRefreshChainEpochs1795800000000 } from './postgres/1795800000000-refresh-chain-epochs';
+import { PostgresNormaliseEmails1795800000001 } from './postgres/1795800000001-normalise-emails';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
 import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
 import { RetiredRefreshChain1795669000000 } from './sqlite/1795669000000-retired-refresh-chain';
 import { RefreshChainEpochs1795800000000 } from './sqlite/1795800000000-refresh-chain-epochs';
+import { NormaliseEmails1795800000001 } from './sqlite/1795800000001-normalise-emails';
 
 /**
  * Every migration of each dialect, oldest first. Listed explicitly so the build output never
@@ -15,9 +17,11 @@ export const SQLITE_MIGRATIONS = [
   AccountDeletion1795667967007,
   RetiredRefreshChain1795669000000,
   RefreshChainEpochs1795800000000,
+  NormaliseEmails1795800000001,
 ];
 
 export const POSTGRES_MIGRATIONS = [
   PostgresInitialSchema1795700000000,
   PostgresRefreshChainEpochs1795800000000,
+  PostgresNormaliseEmails1795800000001,
 ];
