@@ -224,7 +224,10 @@ describe('signing-key rotation (JWT_SECRET=new,old)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ JWT_SECRET: `${newSecret},${oldSecret}` });
+    t = await createTestApp({
+      JWT_SECRET: `${newSecret},${oldSecret}`,
+      REFRESH_CHAIN_KEY: oldSecret,
+    });
   });
 
   afterAll(async () => {

@@ -53,6 +53,9 @@ describe('GET /sessions and expired sessions', () => {
     return response.body as TokenPair;
   }
 
+  /** As GET /sessions lists times: cut to the minute. */
+  const toMinute = (ms: number) => new Date(Math.floor(ms / 60_000) * 60_000).toISOString();
+
   async function refusal(pair: TokenPair): Promise<string> {
     const response = await t.http.post('/refresh').send({ refresh_token: pair.refresh_token });
     expect(response.status).toBe(401);
@@ -71,7 +74,7 @@ describe('GET /sessions and expired sessions', () => {
     const before = await listed(caller);
     expect(before.map((s) => s.id).sort()).toEqual([sid(idle), sid(caller)].sort());
     expect(before.find((s) => s.id === sid(idle))?.expiresAt).toBe(
-      new Date(openedAt + IDLE_DAYS * DAY * 1000).toISOString(),
+      toMinute(openedAt + IDLE_DAYS * DAY * 1000),
     );
 
     clock.advance(0.001);
@@ -97,7 +100,7 @@ describe('GET /sessions and expired sessions', () => {
     const before = await listed(caller);
     expect(before.map((s) => s.id).sort()).toEqual([sid(old), sid(caller)].sort());
     expect(before.find((s) => s.id === sid(old))?.expiresAt).toBe(
-      new Date(openedAt + MAX_AGE_DAYS * DAY * 1000).toISOString(),
+      toMinute(openedAt + MAX_AGE_DAYS * DAY * 1000),
     );
 
     clock.advance(0.001);

@@ -89,12 +89,17 @@ class InMemorySessions {
       .filter((row) => row.userId === userId && row.revokedAt === null)
       .sort(
         (a, b) =>
-          b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+          b.lastUsedAt.getTime() - a.lastUsedAt.getTime() ||
+          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       );
   }
 
   idsBeyondNewest(userId: string, keep: number): Promise<string[]> {
-    return Promise.resolve(this.newest(userId).slice(keep).map((row) => row.id));
+    return Promise.resolve(
+      this.newest(userId)
+        .slice(keep)
+        .map((row) => row.id),
+    );
   }
 
   revokeBeyondNewest(userId: string, keep: number, reason: string, now: Date): Promise<number> {
@@ -312,7 +317,7 @@ describe(SessionsService.name, () => {
         revokedAt: clock.now(),
         revokedReason: 'reuse_detected',
       });
-      expect(revocations.willRevokeSessions).toHaveBeenCalledWith(session.id);
+      expect(revocations.willRevokeSessions).toHaveBeenCalledWith([session.id]);
       // The successor handed out inside the window dies with the session.
       expect(await rejection(service.rotate(first.refreshToken))).toBe('session_revoked');
     });
