@@ -8,6 +8,7 @@ import { storeEnv, TEST_DATABASE_URL, usingPostgres } from './helpers/database';
 import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from './helpers/built-app';
 import { waitForMigrationLock, withApplicationName } from './helpers/migration-lock';
 import { DEFAULT_PASSWORD, TokenPair, uniqueEmail } from './helpers/test-app';
+import { POSTGRES_MIGRATIONS } from '../src/database/migrations';
 
 /**
  * Two real instances of the built service (dist/main.js) sharing one PostgreSQL schema and one
@@ -115,7 +116,9 @@ describe('two instances sharing PostgreSQL and Redis', () => {
       expect(app.stdout).not.toMatch(/Unable to connect|Migration .* failed|ERROR/i);
     }
     const applied = await query<{ name: string }>('SELECT name FROM migrations');
-    expect(applied.map((row) => row.name)).toEqual(['PostgresInitialSchema1795700000000']);
+    expect(applied.map((row) => row.name)).toEqual(
+      POSTGRES_MIGRATIONS.map((migration) => migration.name),
+    );
   });
 
   it('should accept on B a token issued by A', async () => {

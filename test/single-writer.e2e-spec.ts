@@ -14,6 +14,9 @@ import {
   signUp,
 } from './helpers/test-app';
 
+/** The embedded mode's settings, whatever the run (SQLite, no Redis). */
+const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '' };
+
 /**
  * The embedded mode keeps its revocation filters in the one process that owns the SQLite file:
  * a second process on the file refuses to start, and the lock ends with its process.
@@ -26,12 +29,14 @@ describe('one process per SQLite file', () => {
     dir = mkdtempSync(join(tmpdir(), 'single-writer-'));
     dbPath = join(dir, 'auth.sqlite');
   });
+  // SQLite is the subject: under `npm run test:pg` too, these apps stay on the file.
+  const onFile = () => ({ DB_PATH: dbPath, ...EMBEDDED });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('should refuse a second app on a file another one holds, with a clear message', async () => {
-    const first = await createTestApp({ DB_PATH: dbPath });
+    const first = await createTestApp(onFile());
     try {
-      await expect(createTestApp({ DB_PATH: dbPath })).rejects.toThrow(
+      await expect(createTestApp(onFile())).rejects.toThrow(
         /Another process is using the SQLite database .*auth\.sqlite.*DATABASE_URL/s,
       );
       // The first one is untouched.
@@ -40,7 +45,7 @@ describe('one process per SQLite file', () => {
       await first.close();
     }
     // Closed, it lets the next one in.
-    const next = await createTestApp({ DB_PATH: dbPath });
+    const next = await createTestApp(onFile());
     await next.close();
   });
 
@@ -61,13 +66,13 @@ describe('one process per SQLite file', () => {
       });
       expect(response.status).toBe(201);
       email = 'kept@example.com';
-      await expect(createTestApp({ DB_PATH: dbPath })).rejects.toThrow(/Another process/);
+      await expect(createTestApp(onFile())).rejects.toThrow(/Another process/);
       holder.process.kill('SIGKILL');
       expect(await exitOf(holder)).toEqual({ code: null, signal: 'SIGKILL' });
     } finally {
       await stopBuiltApp(holder);
     }
-    const t = await createTestApp({ DB_PATH: dbPath });
+    const t = await createTestApp(onFile());
     try {
       await signIn(t.http, email);
     } finally {
@@ -81,6 +86,7 @@ describe('revocations across a restart with a shorter JWT_ACCESS_TTL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ttl-restart-'));
     // The same key on both sides of the restart: only the lifetime changes.
     const env = {
+      ...EMBEDDED,
       DB_PATH: join(dir, 'auth.sqlite'),
       JWT_SECRET: randomBytes(48).toString('base64'),
     };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadDatabaseConfig } from '../src/config/configuration';
 import { MIGRATION_LOCK_KEY, openMigrated } from '../src/database/data-source-options';
+import { POSTGRES_MIGRATIONS } from '../src/database/migrations';
 import { BuiltApp, freePort, ROOT, startBuiltApp, stopBuiltApp } from './helpers/built-app';
 import {
   entityDataSourceOptions,
@@ -20,7 +21,8 @@ import {
 } from './helpers/migration-lock';
 
 /** The one PostgreSQL migration: what a fully migrated schema lists in its migrations table. */
-const MIGRATIONS = ['PostgresInitialSchema1795700000000'];
+/** Every PostgreSQL migration, by name, oldest first. */
+const MIGRATIONS = POSTGRES_MIGRATIONS.map((migration) => migration.name);
 
 const instanceEnv = (store: Record<string, string>, name: string) => ({
   ...store,
