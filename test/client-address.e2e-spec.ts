@@ -1,4 +1,4 @@
-import { createTestApp, DEFAULT_PASSWORD, signUp, TestApp } from './helpers/test-app';
+import { createTestApp, DEFAULT_PASSWORD, EMBEDDED, signUp, TestApp } from './helpers/test-app';
 
 /**
  * The client address every limit and lock counts against, behind proxies that append to
@@ -81,7 +81,7 @@ describe.each([
 
 describe('TRUST_PROXY=true', () => {
   it('should stop the start-up and say what to use instead', async () => {
-    await expect(createTestApp({ TRUST_PROXY: 'true' })).rejects.toThrow(
+    await expect(createTestApp({ ...EMBEDDED, TRUST_PROXY: 'true' })).rejects.toThrow(
       /TRUST_PROXY.*number of proxies/,
     );
   });

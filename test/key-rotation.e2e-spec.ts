@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FakeClock } from '../src/common/clock/fake-clock';
 import { fakeClockOf } from './helpers/fake-clock';
-import { bearer, createTestApp, signedInUser, TestApp, TokenPair } from './helpers/test-app';
+import {
+  bearer,
+  createTestApp,
+  EMBEDDED,
+  signedInUser,
+  TestApp,
+  TokenPair,
+} from './helpers/test-app';
 import { decodeHeader, kidOf } from './helpers/tokens';
 
 const GRACE_SECONDS = 10;
@@ -130,7 +137,7 @@ describe('JWT_SECRET rotation across a restart', () => {
 
   it('should refuse to start a rotation without REFRESH_CHAIN_KEY, naming it', async () => {
     await expect(
-      createTestApp({ DB_PATH: ':memory:', JWT_SECRET: `${newSecret},${oldSecret}` }),
+      createTestApp({ ...EMBEDDED, DB_PATH: ':memory:', JWT_SECRET: `${newSecret},${oldSecret}` }),
     ).rejects.toThrow(/REFRESH_CHAIN_KEY is required while JWT_SECRET lists several keys/);
   });
 

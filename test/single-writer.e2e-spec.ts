@@ -9,13 +9,11 @@ import {
   bearer,
   createTestApp,
   DEFAULT_PASSWORD,
+  EMBEDDED,
   signedInUser,
   signIn,
   signUp,
 } from './helpers/test-app';
-
-/** The embedded mode's settings, whatever the run (SQLite, no Redis). */
-const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '' };
 
 /**
  * The embedded mode keeps its revocation filters in the one process that owns the SQLite file:

@@ -1,11 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModule } from '@nestjs/testing';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createHttpAdapter } from '../../src/app.setup';
 import { storeEnv } from './database';
+
+/** The embedded mode whatever the run: SQLite, no Redis (for apps that must not start). */
+export const EMBEDDED = { DATABASE_URL: '', REDIS_URL: '' };
 
 export const TEST_ISSUER = 'test-issuer';
 export const TEST_AUDIENCE = 'test-audience';
@@ -54,14 +57,22 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const saved = { ...process.env };
   Object.assign(process.env, fullEnv);
   let app: NestFastifyApplication;
+  let moduleRef: TestingModule | undefined;
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
       logger: false,
     });
     await configureApp(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // A start that fails after the modules were built (an HTTP setting refused, say) closes them:
+    // their database pool and Redis connection would otherwise keep Jest from exiting. A failure
+    // while building them (a provider's factory refusing a key) can leave connections the
+    // container never got: suites that test such refusals start in the embedded mode.
+    await moduleRef?.close().catch(() => undefined);
+    throw error;
   } finally {
     for (const name of Object.keys(fullEnv)) {
       if (saved[name] === undefined) {
