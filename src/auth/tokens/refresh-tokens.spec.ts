@@ -4,24 +4,26 @@ import {
   distanceToCurrent,
   hashRefreshToken,
   looksLikeJwt,
-  newRefreshToken,
   parseRefreshToken,
   successorOf,
 } from './refresh-tokens';
+
+/** A token as versions before epochs issued it: `<session id>.<random secret>`, no epoch. */
+const legacyToken = (sessionId: string) => `${sessionId}.${randomBytes(32).toString('base64url')}`;
 
 describe('refresh tokens', () => {
   const key = createSecretKey(randomBytes(32));
   const sessionId = randomUUID();
 
   it('should carry the session id and 256 random bits', () => {
-    const token = newRefreshToken(sessionId);
+    const token = legacyToken(sessionId);
     expect(parseRefreshToken(token)).toEqual({ sessionId });
     expect(Buffer.from(token.split('.')[1], 'base64url')).toHaveLength(32);
-    expect(newRefreshToken(sessionId)).not.toBe(token);
+    expect(legacyToken(sessionId)).not.toBe(token);
   });
 
   it('should derive the same successor for the same token and key only', () => {
-    const token = newRefreshToken(sessionId);
+    const token = legacyToken(sessionId);
     const next = successorOf(token, key);
     expect(successorOf(token, key)).toBe(next);
     expect(parseRefreshToken(next)).toEqual({ sessionId });
@@ -29,7 +31,7 @@ describe('refresh tokens', () => {
   });
 
   it('should measure how far back in the chain a token lies', () => {
-    const chain = [newRefreshToken(sessionId)];
+    const chain = [legacyToken(sessionId)];
     for (let i = 0; i < 5; i++) {
       chain.push(successorOf(chain[chain.length - 1], key));
     }
@@ -38,7 +40,7 @@ describe('refresh tokens', () => {
     expect(distanceToCurrent(chain[4], current, 5, key)).toBe(1);
     expect(distanceToCurrent(chain[0], current, 5, key)).toBe(5);
     expect(distanceToCurrent(chain[0], current, 4, key)).toBeUndefined();
-    expect(distanceToCurrent(newRefreshToken(sessionId), current, 5, key)).toBeUndefined();
+    expect(distanceToCurrent(legacyToken(sessionId), current, 5, key)).toBeUndefined();
   });
 
   it.each([
@@ -61,6 +63,6 @@ describe('refresh tokens', () => {
 
   it('should tell JWTs from refresh tokens', () => {
     expect(looksLikeJwt('eyJh.eyJz.sig')).toBe(true);
-    expect(looksLikeJwt(newRefreshToken(sessionId))).toBe(false);
+    expect(looksLikeJwt(legacyToken(sessionId))).toBe(false);
   });
 });

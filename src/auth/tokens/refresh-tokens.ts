@@ -36,11 +36,6 @@ export function chainRoot(sessionId: string, epoch: number, seed: string, key: K
   return `${sessionId}.${epoch}.${secret}`;
 }
 
-/** A random first token, for sessions without a seed (opened before epochs existed). */
-export function newRefreshToken(sessionId: string): string {
-  return `${sessionId}.${randomBytes(32).toString('base64url')}`;
-}
-
 export function parseRefreshToken(token: string): ParsedRefreshToken | undefined {
   const match = TOKEN_PATTERN.exec(token);
   if (!match) {
