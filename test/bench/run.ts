@@ -1,22 +1,29 @@
 /**
- * `npm run bench`: measures the built service (dist/) in production mode on fresh SQLite files.
- * Prints a table and writes bench-results/latest.json. A measurement, never a test: it does not
- * fail on a missed target, it reports it.
+ * `npm run bench`: measures the built service (dist/) in production mode on fresh SQLite files,
+ * and on PostgreSQL and Redis, against a bare NestJS app on the same adapter (bare-nest.ts) in
+ * the same interleaved rounds. Load comes from wrk on a core of its own. Prints a table and writes
+ * bench-results/latest.json. A measurement, never a test: it does not fail on a missed target, it
+ * reports it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
+import * as argon2 from 'argon2';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
+import { ARGON2_OPTIONS } from '../../src/auth/passwords/password-hasher.service';
 import { BuiltApp, hasExited, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
+import { LoadFigures, LoadRequest, PINNING, repin, requireWrk, wrkLoad } from './wrk';
 
 const PROBE = join(__dirname, 'event-loop-probe.js');
+const BARE_APP = join(__dirname, 'bare-nest.ts');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Requests sent before memory is compared with its level after the warm-up (a leak check). */
+const LEAK_REQUESTS = Number(process.env.BENCH_LEAK_REQUESTS ?? 1_000_000);
 const USERS = 100;
 const SESSIONS_PER_USER = 2;
 const REVOKED_ROWS = Number(process.env.BENCH_REVOKED_ROWS ?? 1_000_000);
@@ -31,33 +38,38 @@ interface App extends BuiltApp {
   coldStartMs: number;
 }
 
+/** Interleaved rounds of one group of loads, each reported against the bare app's own round. */
+type Rounds = Record<string, LoadFigures>;
+
 /** What one run measures; everything is filled in before `report`. */
 interface Results {
   date: string;
   machine: string;
-  settings: { seconds: number; rounds: number; connections: number; revokedRows: number };
+  pinning: string;
+  settings: {
+    seconds: number;
+    rounds: number;
+    connections: number;
+    revokedRows: number;
+    leakRequests: number;
+  };
   coldStartMs?: number;
   coldStartWithRevokedRowsMs?: number;
   idleRssMb?: number;
+  /** bare, live, protected, protectedWithRevokedRows */
+  sqlite?: Rounds;
   rssAfterLoadMb?: { empty: number; revoked: number };
-  control?: LoadFigures;
-  protected?: LoadFigures;
-  protectedWithRevokedRows?: LoadFigures;
+  leak?: { requests: number; rssAfterWarmUpMb: number; rssAfterMb: number };
+  hashMs?: number;
+  serverCores?: number;
   signinC1?: LoadFigures;
   signinC20?: LoadFigures;
   eventLoopDelayUnderSigninsMs?: { p50: number; p99: number; max: number };
   protectedUnderSignins?: LoadFigures;
-  /** One instance on PostgreSQL and Redis, measured against the SQLite instance in the same rounds. */
-  shared?: { control: LoadFigures; protected: LoadFigures; sqliteProtected: LoadFigures } | string;
+  /** bare, live, protected (PostgreSQL + Redis), sqliteProtected; or why it was not measured. */
+  shared?: Rounds | string;
   enumeration?: { unknownEmailMedianMs: number; wrongPasswordMedianMs: number };
   ratios?: Record<string, number>;
-}
-
-interface LoadFigures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
 }
 
 const median = (values: number[]) => {
@@ -85,9 +97,15 @@ async function startApp(
       RATE_LIMIT_ENABLED: 'false',
       ...extraEnv,
     },
-    { nodeArgs: ['-r', PROBE] },
+    { nodeArgs: ['-r', PROBE], cpus: PINNING.server },
   );
   return { ...app, eldFile, coldStartMs: app.startedInMs };
+}
+
+/** The framework's limit: NestJS on the same adapter, one JSON route, nothing else. */
+async function startBare(): Promise<App> {
+  const app = await startBuiltApp('bare', {}, { script: BARE_APP, cpus: PINNING.server });
+  return { ...app, eldFile: '', coldStartMs: app.startedInMs };
 }
 
 const stopApp = stopBuiltApp;
@@ -166,61 +184,57 @@ async function seed(app: App): Promise<{ emails: string[]; tokens: string[] }> {
 }
 
 function load(
-  base: string,
-  request: { method?: string; path: string; body?: string; tokens?: string[] },
+  app: App,
+  request: LoadRequest,
   options: { connections?: number; seconds?: number } = {},
 ): Promise<LoadFigures> {
-  let next = 0;
-  const { tokens } = request;
-  return new Promise((done, fail) => {
-    autocannon(
-      {
-        url: base,
-        connections: options.connections ?? CONNECTIONS,
-        duration: options.seconds ?? SECONDS,
-        requests: [
-          {
-            method: (request.method ?? 'GET') as 'GET',
-            path: request.path,
-            body: request.body,
-            headers: request.body ? { 'content-type': 'application/json' } : {},
-            ...(tokens
-              ? {
-                  setupRequest: (req: autocannon.Request) => {
-                    req.headers = {
-                      ...req.headers,
-                      authorization: `Bearer ${tokens[next++ % tokens.length]}`,
-                    };
-                    return req;
-                  },
-                }
-              : {}),
-          },
-        ],
-      },
-      (error, result) => {
-        if (error) {
-          fail(error instanceof Error ? error : new Error(String(error)));
-          return;
-        }
-        done({
-          rps: result.requests.average,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          errors: result.errors + result.timeouts + result.non2xx,
-        });
-      },
-    );
+  if (hasExited(app)) {
+    throw new Error(`${app.name} has exited`);
+  }
+  return wrkLoad(app.base, request, {
+    connections: options.connections ?? CONNECTIONS,
+    seconds: options.seconds ?? SECONDS,
+    serverPid: app.process.pid!,
   });
 }
 
 function summarise(runs: LoadFigures[]): LoadFigures {
+  const mid = (pick: (figures: LoadFigures) => number, digits = 2) =>
+    round(median(runs.map(pick)), digits);
   return {
-    rps: round(median(runs.map((r) => r.rps)), 0),
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)),
+    rps: mid((r) => r.rps, 0),
+    p50: mid((r) => r.p50),
+    p99: mid((r) => r.p99),
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    serverCpu: mid((r) => r.serverCpu),
+    loadCpu: mid((r) => r.loadCpu),
   };
+}
+
+/**
+ * `loads` one after the other, `ROUNDS` times (so a change in the machine's speed hits them all
+ * alike), after a short warm-up of each; medians.
+ */
+async function interleaved(
+  label: string,
+  loads: Record<string, () => Promise<LoadFigures>>,
+  warmUp: Record<string, () => Promise<LoadFigures>>,
+): Promise<Rounds> {
+  for (const run of Object.values(warmUp)) {
+    await run();
+  }
+  const runs: Record<string, LoadFigures[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    const line: string[] = [];
+    for (const [name, run] of Object.entries(loads)) {
+      const figures = await run();
+      (runs[name] ??= []).push(figures);
+      line.push(`${name} ${round(figures.rps, 0)}`);
+    }
+    log(`${label} round ${r + 1}/${ROUNDS}: ${line.join(', ')} req/s`);
+  }
+  return Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, summarise(list)]));
 }
 
 function addRevokedRows(dbPath: string, rows: number): void {
@@ -244,16 +258,30 @@ function addRevokedRows(dbPath: string, rows: number): void {
   db.close();
 }
 
+/** The time of one Argon2id hash with the service's parameters, median of ten, in this process. */
+async function hashMs(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const started = performance.now();
+    await argon2.hash(PASSWORD, ARGON2_OPTIONS);
+    times.push(performance.now() - started);
+  }
+  return round(median(times));
+}
+
 async function main(): Promise<void> {
+  requireWrk();
   const dir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
   const results: Results = {
     date: new Date().toISOString(),
     machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+    pinning: PINNING.description,
     settings: {
       seconds: SECONDS,
       rounds: ROUNDS,
       connections: CONNECTIONS,
       revokedRows: REVOKED_ROWS,
+      leakRequests: LEAK_REQUESTS,
     },
   };
   const apps: App[] = [];
@@ -285,53 +313,74 @@ async function main(): Promise<void> {
       `seeded ${USERS} users, ${tokens.length} sessions; ${REVOKED_ROWS} revoked rows in ${round((performance.now() - t0) / 1000, 1)} s`,
     );
 
+    const bare = await startBare();
+    apps.push(bare);
     const a = await startApp('empty', emptyDb);
     apps.push(a);
     const b = await startApp('revoked', bigDb);
     apps.push(b);
     results.coldStartWithRevokedRowsMs = round(b.coldStartMs, 0);
+    log(`load from wrk, ${PINNING.description}`);
 
-    // Warm-up, then interleaved rounds: control, protected, protected on the big table.
-    await load(a.base, { path: '/health/live' }, { seconds: 2 });
-    await load(a.base, { path: '/protected', tokens }, { seconds: 2 });
-    await load(b.base, { path: '/protected', tokens }, { seconds: 2 });
-    const control: LoadFigures[] = [];
-    const protectedRuns: LoadFigures[] = [];
-    const bigRuns: LoadFigures[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      control.push(await load(a.base, { path: '/health/live' }));
-      protectedRuns.push(await load(a.base, { path: '/protected', tokens }));
-      bigRuns.push(await load(b.base, { path: '/protected', tokens }));
-      log(
-        `round ${r + 1}/${ROUNDS}: control ${round(control[r].rps, 0)}, protected ${round(protectedRuns[r].rps, 0)}, protected (1M revoked) ${round(bigRuns[r].rps, 0)} req/s`,
-      );
-    }
-    results.control = summarise(control);
-    results.protected = summarise(protectedRuns);
-    results.protectedWithRevokedRows = summarise(bigRuns);
+    const live = { path: '/health/live' };
+    const protectedRoute = { path: '/protected', tokens };
+    const warm = { seconds: 2 };
+    results.sqlite = await interleaved(
+      'SQLite',
+      {
+        bare: () => load(bare, live),
+        live: () => load(a, live),
+        protected: () => load(a, protectedRoute),
+        protectedWithRevokedRows: () => load(b, protectedRoute),
+      },
+      {
+        bare: () => load(bare, live, warm),
+        live: () => load(a, live, warm),
+        protected: () => load(a, protectedRoute, warm),
+        revoked: () => load(b, protectedRoute, warm),
+      },
+    );
     results.rssAfterLoadMb = { empty: rssMb(a), revoked: rssMb(b) };
     await stopApp(b);
 
+    // Memory after a million requests against memory after the warm-up and the rounds.
+    const rssAfterWarmUpMb = rssMb(a);
+    let sent = 0;
+    while (sent < LEAK_REQUESTS) {
+      sent += (await load(a, protectedRoute, { seconds: 10 })).requests;
+      log(`leak check: ${sent} of ${LEAK_REQUESTS} requests`);
+    }
+    await sleep(1000);
+    results.leak = { requests: sent, rssAfterWarmUpMb, rssAfterMb: rssMb(a) };
+
     log('sign-in throughput');
-    // Sign-in: c=1 then c=20.
-    const signinBody = JSON.stringify({ email: emails[0], password: PASSWORD });
-    results.signinC1 = await load(
-      a.base,
-      { method: 'POST', path: '/signin', body: signinBody },
-      { connections: 1 },
-    );
-    results.signinC20 = await load(
-      a.base,
-      { method: 'POST', path: '/signin', body: signinBody },
-      { connections: 20 },
-    );
+    // From here on the server may use every core, as it would in production: sign-ins hash on
+    // the thread pool.
+    repin(a.process.pid!, undefined);
+    results.hashMs = await hashMs();
+    results.serverCores = cpus().length;
+    const signinEmail = `bench-signin-${randomUUID()}@example.com`;
+    if (
+      (await post(a.base, '/signup', { email: signinEmail, password: PASSWORD })).status !== 201
+    ) {
+      throw new Error('signup of the sign-in account failed');
+    }
+    const signin = {
+      method: 'POST',
+      path: '/signin',
+      // An account of its own: its many new sessions push its oldest out (SESSIONS_PER_USER_MAX),
+      // and the seeded sessions must stay valid for the rounds still to come.
+      body: JSON.stringify({ email: signinEmail, password: PASSWORD }),
+    };
+    results.signinC1 = await load(a, signin, { connections: 1 });
+    results.signinC20 = await load(a, signin, { connections: 20 });
 
     log('event-loop delay under sign-ins');
     // Event-loop delay and /protected latency while 20 sign-ins run.
     await eventLoopDelay(a);
     const [, protectedUnderSignins] = await Promise.all([
-      load(a.base, { method: 'POST', path: '/signin', body: signinBody }, { connections: 20 }),
-      load(a.base, { path: '/protected', tokens }, { connections: 1 }),
+      load(a, signin, { connections: 20 }),
+      load(a, protectedRoute, { connections: 1 }),
     ]);
     results.eventLoopDelayUnderSigninsMs = await eventLoopDelay(a);
     results.protectedUnderSignins = protectedUnderSignins;
@@ -358,21 +407,23 @@ async function main(): Promise<void> {
       unknownEmailMedianMs: round(median(unknown)),
       wrongPasswordMedianMs: round(median(wrong)),
     };
+    repin(a.process.pid!, PINNING.server);
 
-    results.shared = await benchShared(a, tokens, join(dir, 'shared'));
+    results.shared = await benchShared(bare, a, tokens, join(dir, 'shared'));
   } finally {
-    await Promise.all(apps.map(stopApp));
+    await Promise.all(apps.map((app) => stopApp(app)));
     rmSync(dir, { recursive: true, force: true });
   }
   report(results as Required<Results>);
 }
 
 /**
- * `/protected` when state is shared (PostgreSQL and Redis, as with several instances): the same
- * rounds against the same kind of instance on SQLite. Reported as not measured when the servers
+ * `/protected` when state is shared (PostgreSQL and Redis, as with several instances): rounds
+ * interleaved with the bare app and the SQLite instance. Reported as not measured when the servers
  * are unreachable.
  */
 async function benchShared(
+  bare: App,
   sqlite: App,
   sqliteTokens: string[],
   dbPath: string,
@@ -400,23 +451,19 @@ async function benchShared(
     });
     const { tokens } = await seed(shared);
     log('shared set-up: PostgreSQL and Redis');
-    await load(shared.base, { path: '/protected', tokens }, { seconds: 2 });
-    const control: LoadFigures[] = [];
-    const protectedRuns: LoadFigures[] = [];
-    const sqliteRuns: LoadFigures[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      control.push(await load(shared.base, { path: '/health/live' }));
-      protectedRuns.push(await load(shared.base, { path: '/protected', tokens }));
-      sqliteRuns.push(await load(sqlite.base, { path: '/protected', tokens: sqliteTokens }));
-      log(
-        `shared round ${r + 1}/${ROUNDS}: control ${round(control[r].rps, 0)}, protected ${round(protectedRuns[r].rps, 0)}, SQLite protected ${round(sqliteRuns[r].rps, 0)} req/s`,
-      );
-    }
-    return {
-      control: summarise(control),
-      protected: summarise(protectedRuns),
-      sqliteProtected: summarise(sqliteRuns),
-    };
+    const app = shared;
+    const live = { path: '/health/live' };
+    const protectedRoute = { path: '/protected', tokens };
+    return await interleaved(
+      'shared',
+      {
+        bare: () => load(bare, live),
+        live: () => load(app, live),
+        protected: () => load(app, protectedRoute),
+        sqliteProtected: () => load(sqlite, { path: '/protected', tokens: sqliteTokens }),
+      },
+      { protected: () => load(app, protectedRoute, { seconds: 2 }) },
+    );
   } finally {
     if (shared) {
       await stopApp(shared);
@@ -432,9 +479,17 @@ function log(message: string): void {
 
 function report(r: Required<Results>): void {
   const ratio = (a: number, b: number) => round(a / b, 3);
-  const ratios = {
-    protectedToControl: ratio(r.protected.rps, r.control.rps),
-    revokedRowsToEmpty: ratio(r.protectedWithRevokedRows.rps, r.protected.rps),
+  const pct = (x: number) => `${round(x * 100, 1)}%`;
+  const { bare, live, protected: prot, protectedWithRevokedRows: revoked } = r.sqlite;
+  const hashingLimit = r.serverCores / (r.hashMs / 1000);
+  const ratios: Record<string, number> = {
+    liveToBare: ratio(live.rps, bare.rps),
+    protectedToBare: ratio(prot.rps, bare.rps),
+    protectedToLive: ratio(prot.rps, live.rps),
+    revokedRowsToEmpty: ratio(revoked.rps, prot.rps),
+    protectedP99ToP50: ratio(prot.p99, prot.p50),
+    rssAfterLeakCheckToWarmUp: ratio(r.leak.rssAfterMb, r.leak.rssAfterWarmUpMb),
+    signinToHashingLimit: ratio(r.signinC20.rps, hashingLimit),
     signinP99C20ToC1: ratio(r.signinC20.p99, r.signinC1.p99),
     enumerationUnknownToWrong: ratio(
       r.enumeration.unknownEmailMedianMs,
@@ -444,37 +499,56 @@ function report(r: Required<Results>): void {
   const shared = typeof r.shared === 'string' ? undefined : r.shared;
   if (shared) {
     Object.assign(ratios, {
-      sharedProtectedToControl: ratio(shared.protected.rps, shared.control.rps),
+      sharedLiveToBare: ratio(shared.live.rps, shared.bare.rps),
+      sharedProtectedToBare: ratio(shared.protected.rps, shared.bare.rps),
+      sharedProtectedP99ToP50: ratio(shared.protected.p99, shared.protected.p50),
       sharedProtectedToSqlite: ratio(shared.protected.rps, shared.sqliteProtected.rps),
     });
   }
   r.ratios = ratios;
-  const pct = (x: number) => `${round(x * 100, 1)}%`;
+  const cpu = (f: LoadFigures) => `cpu server ${pct(f.serverCpu)} / wrk ${pct(f.loadCpu)}`;
+  const latency = (f: LoadFigures) => `p50 ${f.p50} ms / p99 ${f.p99} ms`;
+  const loadRow = (
+    name: string,
+    f: LoadFigures,
+    target: string,
+  ): [string, string, string, string] => [
+    name,
+    `${f.rps} req/s`,
+    `${latency(f)}; ${cpu(f)}`,
+    target,
+  ];
   const rows: [string, string, string, string][] = [
+    loadRow('bare NestJS + Fastify, one JSON route', bare, '1.00 (reference)'),
+    loadRow('GET /health/live', live, `${ratios.liveToBare} of bare (target >= 0.60)`),
+    loadRow(
+      'GET /protected (SQLite)',
+      prot,
+      `${ratios.protectedToBare} of bare (target >= 0.50); ${pct(ratios.protectedToLive)} of /health/live`,
+    ),
     [
-      'control GET /health/live',
-      `${r.control.rps} req/s`,
-      `p50 ${r.control.p50} ms / p99 ${r.control.p99} ms`,
-      '',
+      'GET /protected p99 / p50',
+      `${ratios.protectedP99ToP50}x`,
+      `${CONNECTIONS} connections`,
+      'target <= 5x',
     ],
-    [
-      'GET /protected',
-      `${r.protected.rps} req/s`,
-      `p50 ${r.protected.p50} ms / p99 ${r.protected.p99} ms`,
-      `${pct(ratios.protectedToControl)} of control (target >= 60%)`,
-    ],
-    [
+    loadRow(
       `GET /protected, ${r.settings.revokedRows} revoked rows`,
-      `${r.protectedWithRevokedRows.rps} req/s`,
-      `p50 ${r.protectedWithRevokedRows.p50} ms / p99 ${r.protectedWithRevokedRows.p99} ms`,
+      revoked,
       `${pct(ratios.revokedRowsToEmpty)} of empty table (target >= 90%)`,
+    ),
+    [
+      `RSS after ${r.leak.requests} requests`,
+      `${r.leak.rssAfterMb} MB`,
+      `${r.leak.rssAfterWarmUpMb} MB after warm-up`,
+      `${ratios.rssAfterLeakCheckToWarmUp}x (target <= 1.20x)`,
     ],
-    ['POST /signin, c=1', `${r.signinC1.rps} req/s`, `p99 ${r.signinC1.p99} ms`, ''],
+    ['POST /signin, c=1', `${round(r.signinC1.rps, 1)} req/s`, `p99 ${r.signinC1.p99} ms`, ''],
     [
       'POST /signin, c=20',
-      `${r.signinC20.rps} req/s`,
-      `p99 ${r.signinC20.p99} ms`,
-      `p99 ${ratios.signinP99C20ToC1}x c=1 (target <= 3x)`,
+      `${round(r.signinC20.rps, 1)} req/s`,
+      `p99 ${r.signinC20.p99} ms; one hash ${r.hashMs} ms, limit ${round(hashingLimit, 1)}/s on ${r.serverCores} core(s)`,
+      `${pct(ratios.signinToHashingLimit)} of the hashing limit; p99 ${ratios.signinP99C20ToC1}x c=1 (target <= 3x)`,
     ],
     [
       'event-loop delay, 20 sign-ins running',
@@ -484,7 +558,7 @@ function report(r: Required<Results>): void {
     ],
     [
       'GET /protected, 20 sign-ins running',
-      `${r.protectedUnderSignins.rps} req/s`,
+      `${round(r.protectedUnderSignins.rps, 0)} req/s`,
       `p99 ${r.protectedUnderSignins.p99} ms`,
       '',
     ],
@@ -509,18 +583,13 @@ function report(r: Required<Results>): void {
   ];
   if (shared) {
     rows.push(
-      [
-        'shared: control GET /health/live',
-        `${shared.control.rps} req/s`,
-        `p50 ${shared.control.p50} ms / p99 ${shared.control.p99} ms`,
-        '',
-      ],
-      [
-        'shared: GET /protected (PostgreSQL)',
-        `${shared.protected.rps} req/s`,
-        `p50 ${shared.protected.p50} ms / p99 ${shared.protected.p99} ms`,
-        `${pct((ratios as Record<string, number>).sharedProtectedToControl)} of its control, ${pct((ratios as Record<string, number>).sharedProtectedToSqlite)} of SQLite's ${shared.sqliteProtected.rps} req/s`,
-      ],
+      loadRow('shared: bare NestJS', shared.bare, '1.00 (reference)'),
+      loadRow('shared: GET /health/live', shared.live, `${ratios.sharedLiveToBare} of bare`),
+      loadRow(
+        'shared: GET /protected (PostgreSQL + Redis)',
+        shared.protected,
+        `${ratios.sharedProtectedToBare} of bare (target >= 0.35); ${pct(ratios.sharedProtectedToSqlite)} of SQLite's ${shared.sqliteProtected.rps} req/s; p99 ${ratios.sharedProtectedP99ToP50}x p50`,
+      ),
     );
   } else {
     rows.push(['shared set-up', typeof r.shared === 'string' ? r.shared : 'not measured', '', '']);
@@ -528,19 +597,26 @@ function report(r: Required<Results>): void {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
   console.log(
-    `\n${r.machine}; ${r.settings.rounds} rounds of ${r.settings.seconds} s, ${r.settings.connections} connections, medians\n`,
+    `\n${r.machine}; ${r.pinning}; ${r.settings.rounds} interleaved rounds of ${r.settings.seconds} s, ${r.settings.connections} connections, medians\n`,
   );
   console.log(line(['measure', 'figure', 'detail', 'ratio / target']));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   rows.forEach((row) => console.log(line(row)));
   const errors = [
-    r.control,
-    r.protected,
-    r.protectedWithRevokedRows,
+    ...Object.values(r.sqlite),
+    ...Object.values(shared ?? {}),
     r.signinC1,
     r.signinC20,
   ].reduce((sum, figures) => sum + figures.errors, 0);
   console.log(`\nnon-2xx or failed requests during the runs: ${errors}`);
+  const saturated = [...Object.entries(r.sqlite), ...Object.entries(shared ?? {})].filter(
+    ([, f]) => f.loadCpu > 0.9 && f.serverCpu < 0.9,
+  );
+  if (saturated.length > 0) {
+    console.log(
+      `wrk used its whole core before the server did for: ${saturated.map(([name]) => name).join(', ')} (their figures are wrk's limit, not the server's)`,
+    );
+  }
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench-results', 'latest.json'), `${JSON.stringify(r, null, 2)}\n`);
   console.log('figures written to bench-results/latest.json');

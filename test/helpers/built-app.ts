@@ -37,8 +37,12 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Run src/main.ts through ts-node instead of the build (slower to start, needs no build). */
   fromSource?: boolean;
+  /** Another entry point than the service, e.g. the bench's bare framework app (.ts via ts-node). */
+  script?: string;
   /** Keep what the process writes to stdout (its logs) in `BuiltApp.stdout`. */
   captureStdout?: boolean;
+  /** Cores the process may run on (taskset's list, e.g. "0"): the bench pins servers. */
+  cpus?: string;
   /** How long start-up may take before the process is killed and the start fails. */
   deadlineMs?: number;
 }
@@ -54,10 +58,16 @@ export async function startBuiltApp(
 ): Promise<BuiltApp> {
   const port = await freePort();
   const started = performance.now();
-  const entry = options.fromSource
-    ? ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src/main.ts')]
+  const script = options.script ?? (options.fromSource ? join(ROOT, 'src/main.ts') : undefined);
+  const entry = script
+    ? [...(script.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : []), script]
     : [join(ROOT, 'dist/main.js')];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
+  const args = [...(options.nodeArgs ?? []), ...entry];
+  // taskset replaces itself with node, so the child's pid is node's.
+  const [command, commandArgs] = options.cpus
+    ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'inherit'],
