@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BuiltApp, startBuiltApp, stopBuiltApp } from './helpers/built-app';
+import { BuiltApp, exitOf, startBuiltApp, stopBuiltApp } from './helpers/built-app';
 import { uniqueEmail } from './helpers/test-app';
 
 interface LogLine {
@@ -109,5 +110,52 @@ describe('structured logs', () => {
       expect(app.stdout).not.toContain(secret);
     }
     expect(app.stdout).not.toMatch(/authorization/i);
+  });
+});
+
+/**
+ * Lines are queued and written out in the background; none may be lost when the process stops.
+ * The built service, as in production: the requests answered just before SIGTERM have their lines
+ * in the output once the process has exited.
+ */
+describe('log lines at shutdown', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-logs-exit-'));
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('should write the line of every request answered before SIGTERM', async () => {
+    const app = await startBuiltApp(
+      'logs-exit',
+      {
+        DB_PATH: join(dir, 'auth.sqlite'),
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'production',
+        JWT_SECRET: randomBytes(48).toString('base64url'),
+        DATABASE_URL: '',
+        REDIS_URL: '',
+      },
+      { captureStdout: true },
+    );
+    try {
+      const ids = Array.from({ length: 25 }, (_, i) => `last-request-${i}`);
+      for (const id of ids) {
+        const response = await fetch(`${app.base}/protected`, { headers: { 'X-Request-Id': id } });
+        expect(response.status).toBe(401);
+      }
+      const exited = exitOf(app);
+      // 'close' comes once the process has exited and its stdout has been read to the end.
+      const closed = new Promise((done) => app.process.once('close', done));
+      app.process.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      await closed;
+      const logged = app.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as LogLine)
+        .map((line) => line.req?.id);
+      expect(ids.filter((id) => !logged.includes(id))).toEqual([]);
+    } finally {
+      await stopBuiltApp(app);
+    }
   });
 });

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import {
+  Global,
+  Inject,
+  Injectable,
+  LoggerService,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
+import pino, { Logger as Pino } from 'pino';
 import { observabilityConfig } from '../../config/configuration';
 
 /** A request id a client or proxy may choose: short, and safe to log and echo. */
@@ -14,37 +21,122 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** The process's pino logger, to which every line goes (the request lines and the app's own). */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+
 /**
- * One JSON line per request (nestjs-pino), carrying the request id, and the app's own log lines in
- * the same format. The serializers pick fields one by one: no header, body or query string is ever
- * logged, so no password, token or hash can reach the logs.
+ * pino writing to stdout through an asynchronous destination: a line is queued, and the queue is
+ * written out in the background, so no request waits on a synchronous write to stdout. pino flushes
+ * the queue synchronously when the process exits, whatever the reason (the shutdown after SIGTERM,
+ * a fatal error); shutdown flushes it once more before that (LoggingModule).
  */
+export function createRootLogger(level: string): Pino {
+  if (level === 'silent') {
+    return pino({ level });
+  }
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  const logger = pino({ level }, destination);
+  // A quiet service still writes its lines out promptly.
+  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  return logger;
+}
+
+/**
+ * Lines are queued until this much is waiting (about thirty request lines), then written with one
+ * system call; a timer writes out whatever waits every LOG_FLUSH_INTERVAL_MS.
+ */
+const LOG_BUFFER_BYTES = 8 * 1024;
+const LOG_FLUSH_INTERVAL_MS = 250;
+
+/**
+ * Nest's logger interface over pino: the lines of `new Logger(context)` calls carry `context` and
+ * are JSON like the request lines. Messages are the app's own words; no caller passes input.
+ */
+@Injectable()
+export class AppLogger implements LoggerService {
+  constructor(@Inject(ROOT_LOGGER) private readonly pino: Pino) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+
+  error(message: unknown, ...rest: unknown[]): void {
+    // Nest passes (message, stack, context) or (message, context).
+    const stack = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    this.write('error', message, rest, stack);
+  }
+
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  private write(level: pino.Level, message: unknown, rest: unknown[], stack?: string): void {
+    if (!this.pino.isLevelEnabled(level)) {
+      return;
+    }
+    const last = rest[rest.length - 1];
+    const context = typeof last === 'string' ? last : undefined;
+    const fields: Record<string, unknown> = { context };
+    if (stack !== undefined) {
+      fields.stack = stack;
+    }
+    if (message instanceof Error) {
+      this.pino[level]({ ...fields, err: message }, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.pino[level]({ ...fields, ...message });
+    } else {
+      this.pino[level](fields, String(message));
+    }
+  }
+}
+
+/**
+ * Logging without middleware: one pino logger for the process, Nest's own lines through AppLogger,
+ * and one line per answered request written by a Fastify onResponse hook (configureApp), which
+ * picks its fields one by one: no header, body or query string is ever logged, so no password,
+ * token or hash can reach the logs.
+ */
+@Global()
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: ROOT_LOGGER,
       inject: [observabilityConfig.KEY],
-      useFactory: (config: ConfigType<typeof observabilityConfig>) => ({
-        pinoHttp: {
-          level: config.logLevel,
-          // Fastify has already settled the id (see createHttpAdapter); middie passes it on.
-          genReqId: (request: IncomingMessage) =>
-            (request as IncomingMessage & { id?: string }).id ?? requestIdOf(request),
-          customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
-            error || response.statusCode >= 500 ? 'error' : 'info',
-          serializers: {
-            req: (request: { id: string; method: string; url?: string }) => ({
-              id: request.id,
-              method: request.method,
-              path: request.url?.split('?')[0],
-            }),
-            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-            // pino-http hands over the error already serialized: keep its class name only.
-            err: (error: { type?: string }) => ({ type: error.type }),
-          },
-          quietReqLogger: true,
-        },
-      }),
-    }),
+      useFactory: (config: ConfigType<typeof observabilityConfig>) =>
+        createRootLogger(config.logLevel),
+    },
+    AppLogger,
   ],
+  exports: [ROOT_LOGGER, AppLogger],
 })
-export class LoggingModule {}
+export class LoggingModule implements OnApplicationShutdown {
+  constructor(@Inject(ROOT_LOGGER) private readonly pino: Pino) {}
+
+  /** The lines of the last requests go out before the process exits. */
+  onApplicationShutdown(): void {
+    flushLogs(this.pino);
+  }
+}
+
+/** Writes out every queued line now. */
+export function flushLogs(logger: Pino): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { flushSync?: () => void } | undefined;
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // A destination that is not open yet (or already closed) has nothing of ours to write.
+  }
+}
