@@ -26,14 +26,41 @@ describe('security headers and CORS', () => {
 
   it('should send helmet headers with a CSP and no X-Powered-By', async () => {
     const response = await t.http.get('/health/live').expect(200);
-    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    // The API answers JSON only: nothing may be loaded, framed or submitted from it.
+    expect(response.headers['content-security-policy']).toBe(
+      "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
+    );
+    expect(response.headers['x-frame-options']).toBe('DENY');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     // helmet's default, which configureApp keeps: a year, subdomains included, no preload.
     expect(response.headers['strict-transport-security']).toBe(
       'max-age=31536000; includeSubDomains',
     );
     expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('should send the same headers on refusals and unknown paths', async () => {
+    const expected = (await t.http.get('/health/live')).headers['content-security-policy'];
+    for (const response of [
+      await t.http.get('/protected').expect(401),
+      await t.http.get('/no-such-path').expect(404),
+      await t.http.delete('/signin').expect(405),
+    ]) {
+      expect(response.headers['content-security-policy']).toBe(expected);
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it("should give the docs page a policy of its own that lets Swagger UI's styles and images load", async () => {
+    const page = await t.http.get('/docs').redirects(1).expect(200);
+    const policy = page.headers['content-security-policy'];
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain("style-src 'self' 'unsafe-inline'");
+    expect(policy).toContain("img-src 'self' data:");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('unsafe-eval');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('should keep CORS off by default', async () => {
