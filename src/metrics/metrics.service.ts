@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { clusterMetrics, inClusterWorker, joinClusterMetrics } from './cluster-metrics';
+import { RequestMetrics } from './request-metrics';
 
 /** The routes whose attempts are also counted by outcome, and their counters. */
 const ATTEMPT_COUNTERS: Record<string, 'signins' | 'refreshes' | undefined> = {
@@ -14,20 +15,7 @@ export class MetricsService {
   /** One registry per app, so that several apps in one process (the tests) keep apart. */
   readonly registry = new Registry();
 
-  private readonly requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-
-  private readonly latency = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it, by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
+  private readonly requests = new RequestMetrics(this.registry);
 
   private readonly signins = new Counter({
     name: 'auth_signins_total',
@@ -79,9 +67,7 @@ export class MetricsService {
     seconds: number,
     problemCode: string | undefined,
   ): void {
-    const labels = { method, route, status: String(status) };
-    this.requests.inc(labels);
-    this.latency.observe(labels, seconds);
+    this.requests.observe(method, route, status, seconds);
     const attempts = method === 'POST' ? ATTEMPT_COUNTERS[route] : undefined;
     if (attempts) {
       this[attempts].inc({ outcome: status < 400 ? 'success' : (problemCode ?? 'error') });
