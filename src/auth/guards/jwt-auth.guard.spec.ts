@@ -2,10 +2,15 @@ import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TokenExpiredError } from 'jsonwebtoken';
 import { AppException } from '../../common/errors/app.exception';
+import { JwtStrategy } from '../strategies/jwt.strategy';
 import { JwtAuthGuard } from './jwt-auth.guard';
 
-function contextWith(authorization?: string): ExecutionContext {
-  const request = { headers: authorization === undefined ? {} : { authorization } };
+function contextWith(
+  authorization?: string,
+  request: Record<string, unknown> = {
+    headers: authorization === undefined ? {} : { authorization },
+  },
+): ExecutionContext {
   return {
     getHandler: () => () => undefined,
     getClass: () => class {},
@@ -26,7 +31,25 @@ describe(JwtAuthGuard.name, () => {
   const reflector = { getAllAndOverride: jest.fn() } as unknown as Reflector & {
     getAllAndOverride: jest.Mock;
   };
-  const guard = new JwtAuthGuard(reflector);
+  const strategy = { verifiedUser: jest.fn() };
+  const guard = new JwtAuthGuard(reflector, strategy as unknown as JwtStrategy);
+
+  it('should take the user of a token verified before from the strategy, without passport', async () => {
+    const user = { userId: 'u' };
+    const request: Record<string, unknown> = { headers: { authorization: 'Bearer x' } };
+    strategy.verifiedUser.mockReturnValueOnce(Promise.resolve(user));
+    await expect(guard.canActivate(contextWith('Bearer x', request))).resolves.toBe(true);
+    expect(strategy.verifiedUser).toHaveBeenLastCalledWith(request);
+    expect(request.user).toBe(user);
+  });
+
+  it('should refuse a request whose known token the strategy rejects (revoked)', async () => {
+    const request: Record<string, unknown> = { headers: { authorization: 'Bearer x' } };
+    const revoked = AppException.rejectedToken('token_revoked', 'revoked');
+    strategy.verifiedUser.mockReturnValueOnce(Promise.reject(revoked));
+    await expect(guard.canActivate(contextWith('Bearer x', request))).rejects.toBe(revoked);
+    expect(request.user).toBeUndefined();
+  });
 
   it('should let @Public() routes through without a token', () => {
     reflector.getAllAndOverride.mockReturnValueOnce(true);

@@ -6,6 +6,7 @@ import { JsonWebTokenError } from 'jsonwebtoken';
 import { AppException } from '../../common/errors/app.exception';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { IS_PUBLIC } from '../decorators/public.decorator';
+import { JwtStrategy } from '../strategies/jwt.strategy';
 
 /**
  * The global guard: every route needs a valid access token unless it is marked `@Public()`.
@@ -13,16 +14,49 @@ import { IS_PUBLIC } from '../decorators/public.decorator';
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  /** Whether each handler is `@Public()`, read from its metadata once. */
+  private readonly publicHandlers = new WeakMap<object, boolean>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategy: JwtStrategy,
+  ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    return isPublic ? true : super.canActivate(context);
+  /**
+   * A token the strategy has verified before is checked by the strategy directly (expiry, claims,
+   * revocation); passport, and through it passport-jwt, verifies every other one. Both end in
+   * `handleRequest`.
+   */
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.isPublic(context)) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: unknown }>();
+    const cached = this.strategy.verifiedUser(request as never);
+    if (cached === undefined) {
+      return super.canActivate(context) as Promise<boolean>;
+    }
+    return cached.then(
+      (user) => {
+        request.user = this.handleRequest(null, user, undefined, context);
+        return true;
+      },
+      (error: unknown) => this.handleRequest(error, false, undefined, context),
+    );
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let isPublic = this.publicHandlers.get(handler);
+    if (isPublic === undefined) {
+      isPublic =
+        this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, context.getClass()]) ===
+        true;
+      this.publicHandlers.set(handler, isPublic);
+    }
+    return isPublic;
   }
 
   override handleRequest<TUser>(

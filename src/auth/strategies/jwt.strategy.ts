@@ -97,22 +97,36 @@ export class JwtStrategy extends PassportStrategy(PassportJwtStrategy, 'jwt') {
   }
 
   /**
+   * The user of a request whose token was verified before and has not expired: `validate`, with
+   * its revocation check, without passport or jsonwebtoken. Undefined when the token is not in the
+   * cache (or there is none): passport-jwt must verify it. The guard asks this first.
+   */
+  verifiedUser(request: PassportRequest): Promise<AuthenticatedUser> | undefined {
+    const token = extractBearer(request);
+    const decoded = token ? this.verifiedTokens.get(token) : undefined;
+    const exp = (decoded?.payload as { exp?: number } | undefined)?.exp;
+    if (decoded === undefined || exp === undefined || exp + CLOCK_TOLERANCE <= Date.now() / 1000) {
+      return undefined;
+    }
+    return this.validate(request, decoded);
+  }
+
+  /**
    * A cached, unexpired token goes straight to `validate`, then to passport's `success` or
    * `error`, as passport-jwt does after jsonwebtoken accepts a token. Any other request, with or
    * without a token, is passport-jwt's to verify.
    */
   override authenticate(request: PassportRequest, options?: object): void {
-    const token = extractBearer(request);
-    const decoded = token ? this.verifiedTokens.get(token) : undefined;
-    const exp = (decoded?.payload as { exp?: number } | undefined)?.exp;
-    if (decoded === undefined || exp === undefined || exp + CLOCK_TOLERANCE <= Date.now() / 1000) {
+    const cached = this.verifiedUser(request);
+    if (cached === undefined) {
+      const token = extractBearer(request);
       if (token) {
         this.unverified.set(request, token);
       }
       super.authenticate(request, options);
       return;
     }
-    this.validate(request, decoded).then(
+    cached.then(
       (user) => this.success(user),
       (error: Error) => this.error(error),
     );
