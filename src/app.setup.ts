@@ -8,12 +8,13 @@ import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { problemCodeOf } from './common/errors/problem-details.filter';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { requestIdOf } from './common/logging/logging.module';
+import { requestIdOf, ROOT_LOGGER } from './common/logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/http/json-depth';
 import { RouteTable } from './common/http/route-table';
 import { AppConfig, appConfig, HttpConfig, httpConfig } from './config/configuration';
-import helmet from '@fastify/helmet';
+import type { Logger as Pino } from 'pino';
+import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS } from './common/http/security-headers';
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
 export const BODY_LIMIT = 16 * 1024;
@@ -71,28 +72,12 @@ export function createHttpAdapter(http: HttpConfig = httpConfig()): FastifyAdapt
 }
 
 /**
- * What dependency injection cannot do: security headers (helmet), CORS, the JSON body parser,
+ * What dependency injection cannot do: security headers, request logs and metrics, CORS, the JSON body parser,
  * the route table behind 405 answers, the OpenAPI page and shutdown hooks. Used by main.ts and by
  * every test app.
  */
-export async function configureApp(app: NestFastifyApplication): Promise<void> {
+export function configureApp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  await app.register(helmet, {
-    // Swagger UI's page is served from this origin; it needs inline styles and data: images only.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-      },
-    },
-  });
   const { corsOrigins } = app.get<HttpConfig>(httpConfig.KEY);
   if (corsOrigins.length > 0) {
     // An explicit allowlist: no origin is ever reflected that is not on it.
@@ -114,22 +99,29 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const routes = app.get(RouteTable);
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
 
+  // Security headers computed once at start-up; the docs page has a policy of its own.
+  const docsEnabled = app.get<AppConfig>(appConfig.KEY).docsEnabled;
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('X-Request-Id', request.id);
+    void reply
+      .headers(
+        docsEnabled && request.routeOptions.url?.startsWith('/docs')
+          ? DOCS_SECURITY_HEADERS
+          : API_SECURITY_HEADERS,
+      )
+      .header('X-Request-Id', request.id);
     done();
   });
 
-  // Counted by route template, so ids in paths never become label values.
+  // One log line and one count per answered request, by route template, so ids in paths never
+  // become label values.
   const metrics = app.get(MetricsService);
+  const logger = app.get<Pino>(ROOT_LOGGER);
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observeRequest(
-      request.method,
-      route,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-      problemCodeOf(reply),
-    );
+    const status = reply.statusCode;
+    const elapsed = reply.elapsedTime;
+    metrics.observeRequest(request.method, route, status, elapsed / 1000, problemCodeOf(reply));
+    logRequest(logger, request, route, status, elapsed);
     done();
   });
 
@@ -161,7 +153,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   });
   fastify.removeContentTypeParser('text/plain');
 
-  if (app.get<AppConfig>(appConfig.KEY).docsEnabled) {
+  if (docsEnabled) {
     setUpOpenApi(app);
     fastify.get('/', (_request, reply) => reply.redirect('/docs', 302));
   }
@@ -200,4 +192,36 @@ function setUpOpenApi(app: NestFastifyApplication): void {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true, tryItOutEnabled: true },
   });
+}
+
+/**
+ * The line of an answered request: its id, method, path (no query string), route template, status
+ * and time in milliseconds; nothing else of the request is ever logged.
+ */
+function logRequest(
+  logger: Pino,
+  request: FastifyRequest,
+  route: string,
+  status: number,
+  elapsedMs: number,
+): void {
+  const level = status >= 500 ? 'error' : 'info';
+  if (!logger.isLevelEnabled(level)) {
+    return;
+  }
+  const url = request.url;
+  const query = url.indexOf('?');
+  logger[level](
+    {
+      req: {
+        id: request.id,
+        method: request.method,
+        path: query === -1 ? url : url.slice(0, query),
+        route,
+      },
+      res: { statusCode: status },
+      responseTime: Math.round(elapsedMs * 100) / 100,
+    },
+    'request completed',
+  );
 }

@@ -63,7 +63,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), {
       logger: false,
     });
-    await configureApp(app);
+    configureApp(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } catch (error) {
