@@ -12,6 +12,7 @@ import { requestIdOf, ROOT_LOGGER } from './common/logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/http/json-depth';
 import { RouteTable } from './common/http/route-table';
+import { AnswersPerTurn } from './common/http/answers-per-turn';
 import { AppConfig, appConfig, HttpConfig, httpConfig } from './config/configuration';
 import type { Logger as Pino } from 'pino';
 import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS } from './common/http/security-headers';
@@ -124,6 +125,9 @@ export function configureApp(app: NestFastifyApplication): void {
     logRequest(logger, request, route, status, elapsed);
     done();
   });
+
+  // Under load, the answers of one event-loop turn are written together at its end.
+  new AnswersPerTurn().register(fastify);
 
   // JSON only: form and text bodies are refused with 415, and a parse error never echoes the body.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
