@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -6,7 +7,7 @@ import { ERROR_CODES, ErrorCode } from './common/errors/error-code';
 import { ACCESS_TOKEN_SCHEME, REFRESH_TOKEN_SCHEME } from './common/openapi/openapi-schemes';
 import { problem, PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import { problemCodeOf } from './common/errors/problem-details.filter';
-import { STATUS_CODES } from 'node:http';
+import { ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { requestIdOf, ROOT_LOGGER } from './common/logging/logging.module';
 import { MetricsService } from './metrics/metrics.service';
@@ -16,6 +17,10 @@ import { AnswersPerTurn } from './common/http/answers-per-turn';
 import { AppConfig, appConfig, HttpConfig, httpConfig } from './config/configuration';
 import type { Logger as Pino } from 'pino';
 import { API_SECURITY_HEADERS, DOCS_SECURITY_HEADERS } from './common/http/security-headers';
+
+/** The reply of a raw response, for the listener that notices clients going away. */
+const REPLY_OF = Symbol('reply');
+type RawResponse = ServerResponse & { [REPLY_OF]?: FastifyReply };
 
 /** Largest request body accepted, in bytes; larger bodies get 413. */
 export const BODY_LIMIT = 16 * 1024;
@@ -110,6 +115,9 @@ export function configureApp(app: NestFastifyApplication): void {
           : API_SECURITY_HEADERS,
       )
       .header('X-Request-Id', request.id);
+    // A client that goes away before its answer is complete gets no onResponse (see below).
+    (reply.raw as RawResponse)[REPLY_OF] = reply;
+    reply.raw.on('close', onResponseClosed);
     done();
   });
 
@@ -117,6 +125,25 @@ export function configureApp(app: NestFastifyApplication): void {
   // become label values.
   const metrics = app.get(MetricsService);
   const logger = app.get<Pino>(ROOT_LOGGER);
+  // One listener for every response: no closure per request.
+  function onResponseClosed(this: RawResponse): void {
+    const reply = this[REPLY_OF];
+    this[REPLY_OF] = undefined;
+    if (this.writableFinished || reply === undefined) {
+      return;
+    }
+    const route = reply.request.routeOptions.url ?? 'unmatched';
+    metrics.observeAbortedRequest(reply.request.method, route);
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          req: requestFields(reply.request, route),
+          responseTime: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request aborted',
+      );
+    }
+  }
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
@@ -125,9 +152,12 @@ export function configureApp(app: NestFastifyApplication): void {
     logRequest(logger, request, route, status, elapsed);
     done();
   });
-
   // Under load, the answers of one event-loop turn are written together at its end.
-  new AnswersPerTurn().register(fastify);
+  new AnswersPerTurn((error) =>
+    new Logger('Http').error(
+      `An answer could not be written: ${error instanceof Error ? error.name : 'unknown error'}`,
+    ),
+  ).register(fastify);
 
   // JSON only: form and text bodies are refused with 415, and a parse error never echoes the body.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
@@ -198,6 +228,18 @@ function setUpOpenApi(app: NestFastifyApplication): void {
   });
 }
 
+/** What the log says of a request: never a header, the body or the query string. */
+function requestFields(request: FastifyRequest, route: string) {
+  const url = request.url;
+  const query = url.indexOf('?');
+  return {
+    id: request.id,
+    method: request.method,
+    path: query === -1 ? url : url.slice(0, query),
+    route,
+  };
+}
+
 /**
  * The line of an answered request: its id, method, path (no query string), route template, status
  * and time in milliseconds; nothing else of the request is ever logged.
@@ -213,16 +255,9 @@ function logRequest(
   if (!logger.isLevelEnabled(level)) {
     return;
   }
-  const url = request.url;
-  const query = url.indexOf('?');
   logger[level](
     {
-      req: {
-        id: request.id,
-        method: request.method,
-        path: query === -1 ? url : url.slice(0, query),
-        route,
-      },
+      req: requestFields(request, route),
       res: { statusCode: status },
       responseTime: Math.round(elapsedMs * 100) / 100,
     },

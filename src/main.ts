@@ -18,12 +18,22 @@ async function bootstrap(): Promise<void> {
   new Logger('Bootstrap').log(`Listening on ${await app.getUrl()} (API docs at /docs)`);
 }
 
-// A fault nothing caught ends the process, with a last line saying what it was; the lines queued
-// before it are written out as the process exits.
+// A fault nothing caught ends the process with a last line saying what it was: the error's class,
+// code and stack frames, never its message (which may quote input). Lines still held by Nest
+// during start-up are written first, and every queued line goes out as the process exits.
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(event, (error: unknown) => {
-    const detail = error instanceof Error ? (error.stack ?? error.message) : 'a non-error value';
-    new Logger('Process').fatal(`Stopping on ${event}: ${detail}`);
+    Logger.flush();
+    const { name, code, stack } = (error ?? {}) as {
+      name?: string;
+      code?: string | number;
+      stack?: string;
+    };
+    const frames = stack?.split('\n').filter((line) => /^\s+at /.test(line)) ?? [];
+    new Logger('Process').fatal(
+      `Stopping on ${event}: ${name ?? typeof error}${code === undefined ? '' : ` (${String(code)})`}` +
+        (frames.length > 0 ? `\n${frames.join('\n')}` : ''),
+    );
     process.exit(1);
   });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,33 @@ describe('structured logs', () => {
       expect(app.stdout).not.toContain(secret);
     }
     expect(app.stdout).not.toMatch(/authorization/i);
+  });
+
+  it('should log and count a request whose client went away before its answer', async () => {
+    // A sign-in hashes for tens of milliseconds: the client hangs up long before the answer.
+    const body = JSON.stringify({ email: uniqueEmail('gone'), password: 'a-password-nobody-has' });
+    const socket = connect(Number(new URL(app.base).port), '127.0.0.1');
+    await new Promise((done) => socket.once('connect', done));
+    socket.write(
+      `POST /signin HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-gone-1\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    await new Promise((done) => setTimeout(done, 5));
+    socket.destroy();
+    const deadline = Date.now() + 10_000;
+    let aborted: (LogLine & { msg?: string }) | undefined;
+    while (!aborted && Date.now() < deadline) {
+      aborted = (lines() as (LogLine & { msg?: string })[]).find(
+        (line) => line.req?.id === 'req-gone-1',
+      );
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    expect(aborted).toMatchObject({
+      msg: 'request aborted',
+      req: { method: 'POST', path: '/signin' },
+    });
+    const metrics = await (await fetch(`${app.base}/metrics`)).text();
+    expect(metrics).toMatch(/^http_requests_aborted_total\{method="POST",route="\/signin"\} 1$/m);
   });
 });
 

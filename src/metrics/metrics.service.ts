@@ -17,6 +17,13 @@ export class MetricsService {
 
   private readonly requests = new RequestMetrics(this.registry);
 
+  private readonly aborted = new Counter({
+    name: 'http_requests_aborted_total',
+    help: 'Requests whose client went away before the answer was complete, by method and route template',
+    labelNames: ['method', 'route'] as const,
+    registers: [this.registry],
+  });
+
   private readonly signins = new Counter({
     name: 'auth_signins_total',
     help: 'Sign-in attempts by outcome: success, or the error code returned',
@@ -72,6 +79,10 @@ export class MetricsService {
     if (attempts) {
       this[attempts].inc({ outcome: status < 400 ? 'success' : (problemCode ?? 'error') });
     }
+  }
+
+  observeAbortedRequest(method: string, route: string): void {
+    this.aborted.inc({ method, route });
   }
 
   revoked(kind: 'token' | 'session', reason: string, count = 1): void {

@@ -51,6 +51,32 @@ describe(JwtAuthGuard.name, () => {
     expect(request.user).toBeUndefined();
   });
 
+  it('should tell a public controller from a protected one that shares the same handler', async () => {
+    const inherited = () => undefined;
+    class PublicController {}
+    class ProtectedController {}
+    reflector.getAllAndOverride.mockImplementation(
+      (_key: string, targets: unknown[]) => targets[1] === PublicController,
+    );
+    const on = (controller: object): ExecutionContext =>
+      ({
+        getHandler: () => inherited,
+        getClass: () => controller,
+        switchToHttp: () => ({ getRequest: () => ({ headers: {} }) }),
+      }) as unknown as ExecutionContext;
+    try {
+      expect(guard.canActivate(on(PublicController))).toBe(true);
+      strategy.verifiedUser.mockReturnValueOnce(
+        Promise.reject(new AppException('token_missing', 'no token')),
+      );
+      await expect(guard.canActivate(on(ProtectedController))).rejects.toMatchObject({
+        code: 'token_missing',
+      });
+    } finally {
+      reflector.getAllAndOverride.mockReset();
+    }
+  });
+
   it('should let @Public() routes through without a token', () => {
     reflector.getAllAndOverride.mockReturnValueOnce(true);
     expect(guard.canActivate(contextWith())).toBe(true);

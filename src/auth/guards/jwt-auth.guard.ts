@@ -14,8 +14,11 @@ import { JwtStrategy } from '../strategies/jwt.strategy';
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  /** Whether each handler is `@Public()`, read from its metadata once. */
-  private readonly publicHandlers = new WeakMap<object, boolean>();
+  /**
+   * Whether each handler of each controller is `@Public()`, read from the metadata once. By class
+   * first: a method one controller inherits from another is the same function in both.
+   */
+  private readonly publicHandlers = new WeakMap<object, WeakMap<object, boolean>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -49,12 +52,17 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   private isPublic(context: ExecutionContext): boolean {
     const handler = context.getHandler();
-    let isPublic = this.publicHandlers.get(handler);
+    const controller = context.getClass();
+    let handlers = this.publicHandlers.get(controller);
+    if (handlers === undefined) {
+      handlers = new WeakMap();
+      this.publicHandlers.set(controller, handlers);
+    }
+    let isPublic = handlers.get(handler);
     if (isPublic === undefined) {
       isPublic =
-        this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, context.getClass()]) ===
-        true;
-      this.publicHandlers.set(handler, isPublic);
+        this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, controller]) === true;
+      handlers.set(handler, isPublic);
     }
     return isPublic;
   }

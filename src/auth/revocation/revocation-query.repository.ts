@@ -74,11 +74,11 @@ export class RevocationQueryRepository {
           const answered = new Set<number>();
           for (const row of rows) {
             const index = Number(row.i) - 1;
-            answered.add(index);
-            batch.waiting[index].resolve({
-              tokenRevoked: row.token,
-              sessionActive: row.session === true,
-            });
+            const waiter = batch.waiting[index];
+            if (waiter !== undefined && !answered.has(index)) {
+              answered.add(index);
+              waiter.resolve({ tokenRevoked: row.token, sessionActive: row.session === true });
+            }
           }
           if (answered.size !== batch.waiting.length) {
             const missing = new Error('The revocation check did not answer every request');

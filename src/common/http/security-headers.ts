@@ -59,6 +59,7 @@ export const DOCS_SECURITY_HEADERS = securityHeadersOf({
     directives: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
       styleSrc: ["'self'", "'unsafe-inline'"],
       imgSrc: ["'self'", 'data:'],
       connectSrc: ["'self'"],
@@ -66,6 +67,7 @@ export const DOCS_SECURITY_HEADERS = securityHeadersOf({
       formAction: ["'self'"],
       objectSrc: ["'none'"],
       baseUri: ["'self'"],
+      upgradeInsecureRequests: [],
     },
   },
 });

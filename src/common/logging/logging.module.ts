@@ -34,19 +34,29 @@ export function createRootLogger(level: string): Pino {
   if (level === 'silent') {
     return pino({ level });
   }
-  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: LOG_BUFFER_BYTES,
+    maxWrite: PIPE_BUF,
+  });
   const logger = pino({ level }, destination);
   // A quiet service still writes its lines out promptly.
-  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  const timer = setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  flushTimers.set(logger, timer);
   return logger;
 }
 
 /**
- * Lines are queued until this much is waiting (about thirty request lines), then written with one
- * system call; a timer writes out whatever waits every LOG_FLUSH_INTERVAL_MS.
+ * Each write carries whole lines and at most PIPE_BUF bytes, which a pipe writes in one piece:
+ * the workers of cluster mode share stdout, and their lines never interleave. Lines are queued
+ * until LOG_BUFFER_BYTES wait (a dozen request lines), then written; a timer writes out whatever
+ * waits every LOG_FLUSH_INTERVAL_MS.
  */
-const LOG_BUFFER_BYTES = 8 * 1024;
+const PIPE_BUF = 4096;
+const LOG_BUFFER_BYTES = 3 * 1024;
 const LOG_FLUSH_INTERVAL_MS = 250;
+const flushTimers = new WeakMap<Pino, NodeJS.Timeout>();
 
 /**
  * Nest's logger interface over pino: the lines of `new Logger(context)` calls carry `context` and
@@ -126,6 +136,7 @@ export class LoggingModule implements OnApplicationShutdown {
 
   /** The lines of the last requests go out before the process exits. */
   onApplicationShutdown(): void {
+    clearInterval(flushTimers.get(this.pino));
     flushLogs(this.pino);
   }
 }
