@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
@@ -34,11 +35,15 @@ export function createRootLogger(level: string): Pino {
   if (level === 'silent') {
     return pino({ level });
   }
+  // Cluster workers share one stdout: each write then carries whole lines and at most PIPE_BUF
+  // bytes, which a pipe writes in one piece, so lines of different workers never interleave.
   const destination = pino.destination({
     dest: 1,
     sync: false,
-    minLength: LOG_BUFFER_BYTES,
-    maxWrite: PIPE_BUF,
+    ...(cluster.isWorker
+      ? { minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF }
+      : { minLength: LOG_BUFFER_BYTES, maxWrite: LOG_WRITE_BYTES }),
+    maxLength: LOG_BACKLOG_BYTES,
   });
   const logger = pino({ level }, destination);
   // A quiet service still writes its lines out promptly.
@@ -48,13 +53,15 @@ export function createRootLogger(level: string): Pino {
 }
 
 /**
- * Each write carries whole lines and at most PIPE_BUF bytes, which a pipe writes in one piece:
- * the workers of cluster mode share stdout, and their lines never interleave. Lines are queued
- * until LOG_BUFFER_BYTES wait (a dozen request lines), then written; a timer writes out whatever
- * waits every LOG_FLUSH_INTERVAL_MS.
+ * Lines are queued until LOG_BUFFER_BYTES wait (about thirty request lines), then written, at most
+ * LOG_WRITE_BYTES at a time; a timer writes out whatever waits every LOG_FLUSH_INTERVAL_MS. If
+ * stdout stops taking lines, the queue stops growing at LOG_BACKLOG_BYTES and later lines are
+ * dropped: memory stays bounded whatever reads the output.
  */
+const LOG_BUFFER_BYTES = 8 * 1024;
+const LOG_WRITE_BYTES = 64 * 1024;
 const PIPE_BUF = 4096;
-const LOG_BUFFER_BYTES = 3 * 1024;
+const LOG_BACKLOG_BYTES = 32 * 1024 * 1024;
 const LOG_FLUSH_INTERVAL_MS = 250;
 const flushTimers = new WeakMap<Pino, NodeJS.Timeout>();
 
