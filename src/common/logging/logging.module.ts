@@ -25,15 +25,24 @@ export function requestIdOf(request: IncomingMessage): string {
 /** The process's pino logger, to which every line goes (the request lines and the app's own). */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
+/** The process's log output: its pino logger, and what writes the queued lines out. */
+export const LOG_OUTPUT = Symbol('LOG_OUTPUT');
+
+export interface LogOutput {
+  logger: Pino;
+  /** Writes out every queued line now and stops the flush timer (at shutdown). */
+  close(): void;
+}
+
 /**
  * pino writing to stdout through an asynchronous destination: a line is queued, and the queue is
  * written out in the background, so no request waits on a synchronous write to stdout. pino flushes
  * the queue synchronously when the process exits, whatever the reason (the shutdown after SIGTERM,
  * a fatal error); shutdown flushes it once more before that (LoggingModule).
  */
-export function createRootLogger(level: string): Pino {
+export function createLogOutput(level: string): LogOutput {
   if (level === 'silent') {
-    return pino({ level });
+    return { logger: pino({ level }), close: () => undefined };
   }
   // Cluster workers share one stdout: each write then carries whole lines and at most PIPE_BUF
   // bytes, which a pipe writes in one piece, so lines of different workers never interleave.
@@ -45,11 +54,19 @@ export function createRootLogger(level: string): Pino {
       : { minLength: LOG_BUFFER_BYTES, maxWrite: LOG_WRITE_BYTES }),
     maxLength: LOG_BACKLOG_BYTES,
   });
-  const logger = pino({ level }, destination);
   // A quiet service still writes its lines out promptly.
   const timer = setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
-  flushTimers.set(logger, timer);
-  return logger;
+  return {
+    logger: pino({ level }, destination),
+    close: () => {
+      clearInterval(timer);
+      try {
+        destination.flushSync();
+      } catch {
+        // A destination that is not open yet (or already closed) has nothing of ours to write.
+      }
+    },
+  };
 }
 
 /**
@@ -63,7 +80,6 @@ const LOG_WRITE_BYTES = 64 * 1024;
 const PIPE_BUF = 4096;
 const LOG_BACKLOG_BYTES = 32 * 1024 * 1024;
 const LOG_FLUSH_INTERVAL_MS = 250;
-const flushTimers = new WeakMap<Pino, NodeJS.Timeout>();
 
 /**
  * Nest's logger interface over pino: the lines of `new Logger(context)` calls carry `context` and
@@ -129,32 +145,25 @@ export class AppLogger implements LoggerService {
 @Module({
   providers: [
     {
-      provide: ROOT_LOGGER,
+      provide: LOG_OUTPUT,
       inject: [observabilityConfig.KEY],
       useFactory: (config: ConfigType<typeof observabilityConfig>) =>
-        createRootLogger(config.logLevel),
+        createLogOutput(config.logLevel),
+    },
+    {
+      provide: ROOT_LOGGER,
+      inject: [LOG_OUTPUT],
+      useFactory: (output: LogOutput) => output.logger,
     },
     AppLogger,
   ],
   exports: [ROOT_LOGGER, AppLogger],
 })
 export class LoggingModule implements OnApplicationShutdown {
-  constructor(@Inject(ROOT_LOGGER) private readonly pino: Pino) {}
+  constructor(@Inject(LOG_OUTPUT) private readonly output: LogOutput) {}
 
   /** The lines of the last requests go out before the process exits. */
   onApplicationShutdown(): void {
-    clearInterval(flushTimers.get(this.pino));
-    flushLogs(this.pino);
-  }
-}
-
-/** Writes out every queued line now. */
-export function flushLogs(logger: Pino): void {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    { flushSync?: () => void } | undefined;
-  try {
-    stream?.flushSync?.();
-  } catch {
-    // A destination that is not open yet (or already closed) has nothing of ours to write.
+    this.output.close();
   }
 }
