@@ -1,5 +1,7 @@
+import { EmailToken } from './auth/email/email-token.entity';
 import { RevokedToken } from './auth/revoked-tokens/revoked-token.entity';
 import { Session } from './auth/sessions/session.entity';
+import { OutboxMail } from './mail/outbox-mail.entity';
 import { User } from './users/user.entity';
 
 /**
@@ -7,4 +9,4 @@ import { User } from './users/user.entity';
  * its own entities, and TypeOrmModule loads them); the TypeORM CLI (ormconfig.ts) and the schema
  * test do, since they build a DataSource without the modules. entities.spec.ts keeps it complete.
  */
-export const ENTITIES = [User, Session, RevokedToken];
+export const ENTITIES = [User, Session, RevokedToken, EmailToken, OutboxMail];

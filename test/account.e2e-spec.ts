@@ -30,6 +30,7 @@ describe('account and sessions', () => {
         id: user.id,
         email: user.email,
         createdAt: expect.any(String),
+        emailVerified: false,
       });
     });
 

@@ -52,6 +52,7 @@ describe('cluster mode', () => {
         ...process.env,
         ...(await storeEnv(':memory:')),
         NODE_ENV: 'production',
+        EMAIL_FLOWS: 'off',
         JWT_SECRET: randomBytes(48).toString('base64url'),
         LOG_LEVEL: 'silent',
         WEB_CONCURRENCY: '2',

@@ -98,7 +98,11 @@ describe('access-token exchanges and the owner coming back', () => {
 
 describe('REFRESH_ACCEPTS_ACCESS_TOKEN in production', () => {
   it('should be off unless set: a stolen access token buys no session', async () => {
-    const t = await createTestApp({ NODE_ENV: 'production', JWT_SECRET: randomSecret() });
+    const t = await createTestApp({
+      NODE_ENV: 'production',
+      EMAIL_FLOWS: 'off',
+      JWT_SECRET: randomSecret(),
+    });
     try {
       const owner = await signedInUser(t.http);
       const response = await t.http.post('/refresh').set(bearer(owner.tokens.access_token));

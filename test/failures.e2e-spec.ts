@@ -145,13 +145,23 @@ describe('production start-up', () => {
 
   it('should refuse to start without JWT_SECRET', async () => {
     await expect(
-      createTestApp({ ...embedded, NODE_ENV: 'production', JWT_SECRET: '' }),
+      createTestApp({
+        ...embedded,
+        NODE_ENV: 'production',
+        SMTP_URL: 'smtp://127.0.0.1:25',
+        JWT_SECRET: '',
+      }),
     ).rejects.toThrow(/JWT_SECRET is required when NODE_ENV=production/);
   });
 
   it('should refuse a short secret', async () => {
     await expect(
-      createTestApp({ ...embedded, NODE_ENV: 'production', JWT_SECRET: 'too-short' }),
+      createTestApp({
+        ...embedded,
+        NODE_ENV: 'production',
+        SMTP_URL: 'smtp://127.0.0.1:25',
+        JWT_SECRET: 'too-short',
+      }),
     ).rejects.toThrow(/at least 32 bytes/);
   });
 });

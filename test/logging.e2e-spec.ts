@@ -158,6 +158,7 @@ describe('log lines at shutdown', () => {
         DB_PATH: join(dir, 'auth.sqlite'),
         LOG_LEVEL: 'info',
         NODE_ENV: 'production',
+        EMAIL_FLOWS: 'off',
         JWT_SECRET: randomBytes(48).toString('base64url'),
         DATABASE_URL: '',
         REDIS_URL: '',

@@ -41,6 +41,7 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     const env = {
       ...store,
       NODE_ENV: 'production',
+      EMAIL_FLOWS: 'off',
       JWT_SECRET: randomBytes(48).toString('base64url'),
       LOG_LEVEL: 'warn',
       RATE_LIMIT_ENABLED: 'true',
@@ -263,6 +264,7 @@ describe('migrations while another instance holds the migration lock', () => {
         ...store,
         DATABASE_URL: withApplicationName(TEST_DATABASE_URL!, name),
         NODE_ENV: 'production',
+        EMAIL_FLOWS: 'off',
         JWT_SECRET: randomBytes(48).toString('base64url'),
         LOG_LEVEL: 'silent',
         // The lock has a connection of its own: one pooled connection is enough to migrate.

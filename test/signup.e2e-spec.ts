@@ -11,13 +11,14 @@ describe('POST /signup', () => {
     await t.close();
   });
 
-  it('should create a user and return id, email and createdAt only', async () => {
+  it('should create a user and return id, email, createdAt and emailVerified only', async () => {
     const email = uniqueEmail();
     const response = await t.http
       .post('/signup')
       .send({ email, password: DEFAULT_PASSWORD })
       .expect(201);
-    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'id']);
+    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id']);
+    expect(response.body.emailVerified).toBe(false);
     expect(response.body.email).toBe(email);
     expect(response.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Date(response.body.createdAt as string).toISOString()).toBe(response.body.createdAt);

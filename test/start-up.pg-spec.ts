@@ -30,6 +30,7 @@ const instanceEnv = (store: Record<string, string>, name: string) => ({
   DATABASE_URL: withApplicationName(TEST_DATABASE_URL!, name),
   REDIS_URL: '',
   NODE_ENV: 'production',
+  EMAIL_FLOWS: 'off',
   JWT_SECRET: randomBytes(48).toString('base64url'),
   LOG_LEVEL: 'silent',
 });

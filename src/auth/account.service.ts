@@ -8,6 +8,7 @@ import type { AuthenticatedUser } from './authenticated-user';
 import type { ClientInfo } from './decorators/client-info.decorator';
 import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
 import type { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
+import { EmailFlowsService } from './email/email-flows.service';
 import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
@@ -41,6 +42,7 @@ export class AccountService {
     private readonly tokenPairs: TokenPairs,
     private readonly failedChecks: FailedSigninLimiter,
     private readonly transactions: Transactions,
+    private readonly emailFlows: EmailFlowsService,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<UserResponseDto> {
@@ -117,7 +119,10 @@ export class AccountService {
     });
     return {
       message: 'Password has been changed; every session has been ended and this new one opened',
-      ...this.tokenPairs.issue({ id: caller.userId, email: caller.email }, opened),
+      ...this.tokenPairs.issue(
+        { id: caller.userId, email: caller.email, emailVerified: caller.emailVerified },
+        opened,
+      ),
     };
   }
 
@@ -130,6 +135,35 @@ export class AccountService {
       await this.revokedTokens.revoke(this.callerToken(caller), 'logout', tx);
       await this.sessions.revokeAll(caller.userId, 'account_deleted', tx);
     });
+  }
+
+  /**
+   * POST /email/change: checks the password, then writes the confirmation link's mail to the new
+   * address and a notice to the current one. Nothing changes until the link is spent.
+   */
+  async requestEmailChange(
+    caller: AuthenticatedUser,
+    newEmail: string,
+    password: string,
+    ip?: string,
+  ): Promise<void> {
+    this.emailFlows.ensureEnabled();
+    const user = await this.me(caller);
+    if (newEmail === user.email) {
+      throw new AppException('email_unchanged', 'The new address is the current one');
+    }
+    const verifiedHash = await this.checkPassword(caller.userId, password, ip);
+    if (await this.userRows.findIdByEmail(newEmail)) {
+      throw new AppException('email_taken', 'An account with this email already exists');
+    }
+    await this.transactions.run(async (tx) => {
+      await this.lockStillValid(caller.userId, verifiedHash, password, tx);
+      await this.emailFlows.enqueue(
+        this.emailFlows.changeMails(user, newEmail, caller.sessionId),
+        tx,
+      );
+    });
+    this.emailFlows.sent();
   }
 
   /**

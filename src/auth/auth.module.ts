@@ -10,11 +10,16 @@ import { authConfig, databaseConfig } from '../config/configuration';
 import { isShared } from '../database/data-source-options';
 import { Transactions } from '../database/transactions';
 import { REDIS } from '../redis/redis.module';
+import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
 import { AccountService } from './account.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { EmailController } from './email/email.controller';
+import { EmailFlowsService } from './email/email-flows.service';
+import { EmailToken } from './email/email-token.entity';
+import { EmailTokensRepository } from './email/email-tokens.repository';
 import { ExpiredRowsPurger } from './expired-rows.purger';
 import { JwksController } from './jwks.controller';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
@@ -44,9 +49,10 @@ import { TokenPairs } from './tokens/token-pairs';
 @Module({
   imports: [
     UsersModule,
+    MailModule,
     PassportModule,
     JwtKeysModule,
-    TypeOrmModule.forFeature([Session, RevokedToken]),
+    TypeOrmModule.forFeature([Session, RevokedToken, EmailToken]),
     // Signing key only: every verification passes AccessTokenService.verifyOptions.
     JwtModule.registerAsync({
       imports: [JwtKeysModule],
@@ -57,10 +63,12 @@ import { TokenPairs } from './tokens/token-pairs';
       }),
     }),
   ],
-  controllers: [AuthController, AccountController, JwksController],
+  controllers: [AuthController, AccountController, EmailController, JwksController],
   providers: [
     AuthService,
     AccountService,
+    EmailFlowsService,
+    EmailTokensRepository,
     PasswordHasher,
     Credentials,
     SessionsService,

@@ -14,6 +14,7 @@ import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 import { TokenPairs } from './tokens/token-pairs';
+import { EmailFlowsService } from './email/email-flows.service';
 
 /** A signed, unexpired access token's shape; its claims come from the mocked verifier. */
 const ACCESS_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
@@ -64,6 +65,7 @@ describe(`${AuthService.name}: the access-token exchange`, () => {
         { provide: PasswordHasher, useValue: {} },
         { provide: Credentials, useValue: {} },
         { provide: FailedSigninLimiter, useValue: {} },
+        { provide: EmailFlowsService, useValue: {} },
       ],
     }).compile();
     auth = moduleRef.get(AuthService);
@@ -154,6 +156,7 @@ describe(`${AuthService.name}: sign-in`, () => {
           useValue: { run: (work: (t: unknown) => Promise<unknown>) => work({}) },
         },
         { provide: TokenPairs, useValue: { issue: jest.fn() } },
+        { provide: EmailFlowsService, useValue: {} },
         { provide: UsersService, useValue: {} },
         { provide: RevokedTokensService, useValue: {} },
         { provide: AccessTokenService, useValue: {} },

@@ -14,7 +14,8 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
-import { AccessTokenService } from './tokens/access-token.service';
+import { EmailFlowsService } from './email/email-flows.service';
+import { AccessTokenService, subjectOf } from './tokens/access-token.service';
 import { looksLikeJwt } from './tokens/refresh-tokens';
 import { TokenPairs } from './tokens/token-pairs';
 
@@ -35,12 +36,20 @@ export class AuthService {
     private readonly tokenPairs: TokenPairs,
     private readonly failedSignins: FailedSigninLimiter,
     private readonly transactions: Transactions,
+    private readonly emailFlows: EmailFlowsService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
+  /** Stores the account and, in the same transaction, its verification mail. */
   async signUp(dto: SignUpDto): Promise<UserResponseDto> {
     const passwordHash = await this.passwords.hash(dto.password);
-    return toUserResponse(await this.users.create(dto.email, passwordHash));
+    const user = await this.transactions.run(async (tx) => {
+      const created = await this.users.create(dto.email, passwordHash, tx);
+      await this.emailFlows.enqueue(this.emailFlows.verificationMail(created), tx);
+      return created;
+    });
+    this.emailFlows.sent();
+    return toUserResponse(user);
   }
 
   /**
@@ -56,6 +65,17 @@ export class AuthService {
     });
     if (!user) {
       throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
+    }
+    if (user.emailVerifiedAt === null && this.emailFlows.verificationRequired) {
+      // Only whoever knows the password learns this; they get a fresh link (one a minute at most).
+      await this.transactions.run((tx) =>
+        this.emailFlows.enqueue(this.emailFlows.verificationMail(user), tx),
+      );
+      this.emailFlows.sent();
+      throw new AppException(
+        'email_not_verified',
+        'Confirm your email address first: open the link in the mail we sent you (a new one is on its way)',
+      );
     }
     const rehashed = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
@@ -74,7 +94,7 @@ export class AuthService {
         .replacePasswordHash(user.id, user.passwordHash, rehashed)
         .catch((error: Error) => this.logger.warn(`Re-hash skipped (${error.name})`));
     }
-    return this.tokenPairs.issue(user, opened);
+    return this.tokenPairs.issue(subjectOf(user), opened);
   }
 
   /**
@@ -90,7 +110,7 @@ export class AuthService {
     if (!user) {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
-    return this.tokenPairs.issue(user, rotated);
+    return this.tokenPairs.issue(subjectOf(user), rotated);
   }
 
   /**
@@ -120,7 +140,12 @@ export class AuthService {
       return { restarted: await this.sessions.restartChain(session, tx) };
     });
     if (exchanged.restarted) {
-      return this.tokenPairs.issue({ id: claims.sub, email: claims.email }, exchanged.restarted);
+      const subject = {
+        id: claims.sub,
+        email: claims.email,
+        emailVerified: claims.email_verified === true,
+      };
+      return this.tokenPairs.issue(subject, exchanged.restarted);
     }
     if (exchanged.spentBefore === 'exchanged') {
       await this.sessions.revoke(claims.sid, 'reuse_detected');

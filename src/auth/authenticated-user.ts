@@ -2,6 +2,8 @@
 export interface AuthenticatedUser {
   userId: string;
   email: string;
+  /** The token's `email_verified` claim: as it was when the token was issued. */
+  emailVerified: boolean;
   sessionId: string;
   /** The access token's id, for revoking exactly this token. */
   jti: string;

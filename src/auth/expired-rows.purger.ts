@@ -8,7 +8,9 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/configuration';
 import { Clock } from '../common/clock/clock';
+import { OutboxRepository } from '../mail/outbox.repository';
 import { UsersRepository } from '../users/users.repository';
+import { EmailTokensRepository } from './email/email-tokens.repository';
 import { RevocationCheck } from './revocation/revocation-check';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
@@ -16,6 +18,8 @@ import { CLOCK_TOLERANCE } from './tokens/access-token.service';
 
 /** Seconds a deleted account is kept after its last token could still be live. */
 const DELETED_ACCOUNT_RETENTION = 24 * 3600;
+/** Milliseconds spent or expired links, and mails done with, are kept (the throttle needs a minute). */
+const MAIL_RETENTION_MS = 24 * 3600 * 1000;
 /** Seconds a revoked token's row is kept past its expiry, beyond the clock tolerance. */
 const REVOKED_TOKEN_MARGIN = 60;
 
@@ -30,6 +34,8 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
     private readonly revokedTokens: RevokedTokensService,
     private readonly sessions: SessionsService,
     private readonly users: UsersRepository,
+    private readonly emailTokens: EmailTokensRepository,
+    private readonly outbox: OutboxRepository,
     private readonly revocations: RevocationCheck,
     private readonly clock: Clock,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
@@ -49,9 +55,18 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
   }
 
-  /** A revoked row is kept until its token could no longer pass, clock tolerance included. */
-  /** Deleted accounts go (with their sessions) a day after no token of theirs can be live. */
-  async purge(): Promise<{ revokedTokens: number; sessions: number; deletedUsers: number }> {
+  /**
+   * A revoked row is kept until its token could no longer pass, clock tolerance included. Deleted
+   * accounts go (with their sessions) a day after no token of theirs can be live; expired links
+   * and mails done with, a day later.
+   */
+  async purge(): Promise<{
+    revokedTokens: number;
+    sessions: number;
+    deletedUsers: number;
+    links: number;
+    mails: number;
+  }> {
     const now = this.clock.nowMs();
     try {
       const revokedTokens = await this.revokedTokens.purgeExpired(
@@ -63,11 +78,13 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
         ),
       );
       const sessions = await this.sessions.purgeExpired();
+      const links = await this.emailTokens.purgeExpired(new Date(now - MAIL_RETENTION_MS));
+      const mails = await this.outbox.purgeFinished(new Date(now - MAIL_RETENTION_MS));
       await this.revocations.reload();
-      return { revokedTokens, sessions, deletedUsers };
+      return { revokedTokens, sessions, deletedUsers, links, mails };
     } catch (error) {
       this.logger.error(`Purge failed: ${(error as Error).name}`);
-      return { revokedTokens: 0, sessions: 0, deletedUsers: 0 };
+      return { revokedTokens: 0, sessions: 0, deletedUsers: 0, links: 0, mails: 0 };
     }
   }
 }

@@ -6,3 +6,4 @@ export * from './http.config';
 export * from './observability.config';
 export * from './rate-limit.config';
 export * from './redis.config';
+export * from './mail.config';

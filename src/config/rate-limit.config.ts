@@ -10,6 +10,10 @@ export interface RateLimitConfig {
   refresh: number;
   /** Requests per client, and per user, to the routes that check the current password. */
   password: number;
+  /** Requests per client to the routes that write a mail: forgot password, resend, change. */
+  email: number;
+  /** Requests per client to the routes that spend a link from a mail. */
+  link: number;
   /** Failed sign-ins allowed per account and client address within `failureWindow`. */
   signinFailures: number;
   failureWindow: number;
@@ -30,6 +34,8 @@ export function loadRateLimitConfig(env: Env): RateLimitConfig {
     signin: read.int('RATE_LIMIT_SIGNIN', 30, 1, 1_000_000),
     refresh: read.int('RATE_LIMIT_REFRESH', 60, 1, 1_000_000),
     password: read.int('RATE_LIMIT_PASSWORD', 10, 1, 1_000_000),
+    email: read.int('RATE_LIMIT_EMAIL', 5, 1, 1_000_000),
+    link: read.int('RATE_LIMIT_LINK', 30, 1, 1_000_000),
     signinFailures: read.int('RATE_LIMIT_SIGNIN_FAILURES', 10, 1, 1_000_000),
     failureWindow: read.duration('RATE_LIMIT_SIGNIN_FAILURE_WINDOW', '15m', 1, 86400),
     accountFailures: read.int('RATE_LIMIT_ACCOUNT_FAILURES', 100, 1, 1_000_000),

@@ -51,6 +51,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly mails = new Counter({
+    name: 'mail_messages_total',
+    help: 'Mails from the outbox by kind and outcome: sent, retried (an attempt failed), failed (for good) or dropped (no such account, or throttled)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     if (inClusterWorker()) {
@@ -83,6 +90,10 @@ export class MetricsService {
 
   observeAbortedRequest(method: string, route: string): void {
     this.aborted.inc({ method, route });
+  }
+
+  mail(outcome: 'sent' | 'retried' | 'failed' | 'dropped', kind: string): void {
+    this.mails.inc({ kind, outcome });
   }
 
   revoked(kind: 'token' | 'session', reason: string, count = 1): void {

@@ -16,6 +16,10 @@ export class User {
   @Column({ name: 'created_at' })
   createdAt!: Date;
 
+  /** When the owner proved they receive mail at `email`; null until then, and after a change. */
+  @Column({ name: 'email_verified_at', nullable: true, type: Date })
+  emailVerifiedAt!: Date | null;
+
   /**
    * Set when the account is deleted: the email and hash are erased at once, the row stays (and
    * with it the revoked sessions) until no token of the account can still be live, then is purged.

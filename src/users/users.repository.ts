@@ -20,8 +20,8 @@ export class UsersRepository {
   ) {}
 
   /** Inserts the user; false when the email is taken (the unique index decides races). */
-  insert(user: User): Promise<boolean> {
-    return this.transactions.write(undefined, async (manager) => {
+  insert(user: User, tx?: Transaction): Promise<boolean> {
+    return this.transactions.write(tx, async (manager) => {
       try {
         await manager.insert(User, user);
         return true;
@@ -62,17 +62,53 @@ export class UsersRepository {
    * on every instance. On SQLite, where writers already take turns, the read alone suffices.
    */
   async lockCredentials(id: string, tx: Transaction): Promise<Credentials | null> {
+    const user = await this.lockAccount(id, tx);
+    return user && { passwordHash: user.passwordHash, deletedAt: user.deletedAt };
+  }
+
+  /** The whole row, hash included, under the same lock as `lockCredentials`. */
+  lockAccount(id: string, tx: Transaction): Promise<User | null> {
     const query = tx
       .createQueryBuilder(User, 'user')
-      .select(['user.id', 'user.passwordHash', 'user.deletedAt'])
+      .addSelect('user.passwordHash')
       .withDeleted()
       .where('user.id = :id', { id });
     if (tx.connection.options.type === 'postgres') {
       // Not FOR UPDATE: inserting a session takes a key-share lock on its user, which must not wait.
       query.setLock('for_no_key_update');
     }
-    const user = await query.getOne();
-    return user && { passwordHash: user.passwordHash, deletedAt: user.deletedAt };
+    return query.getOne();
+  }
+
+  findIdByEmail(email: string, tx?: Transaction): Promise<User | null> {
+    return (tx?.getRepository(User) ?? this.users).findOne({
+      where: { email },
+      select: { id: true },
+    });
+  }
+
+  async markEmailVerified(id: string, now: Date, tx: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.update(User, { id }, { emailVerifiedAt: now }),
+    );
+  }
+
+  /**
+   * Moves the account to a new, verified address; false when another account has it (the unique
+   * index decides races). On PostgreSQL the violation ends `tx`: the caller must give up on it.
+   */
+  async changeEmail(id: string, email: string, now: Date, tx: Transaction): Promise<boolean> {
+    try {
+      await this.transactions.write(tx, (manager) =>
+        manager.update(User, { id }, { email, emailVerifiedAt: now }),
+      );
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        return false;
+      }
+      throw error;
+    }
   }
 
   async updatePasswordHash(id: string, passwordHash: string, tx?: Transaction): Promise<void> {

@@ -15,15 +15,16 @@ export class UsersService {
   ) {}
 
   /** Stores a new user; an email already registered, even by a racing request, is `email_taken`. */
-  async create(email: string, passwordHash: string): Promise<User> {
+  async create(email: string, passwordHash: string, tx?: Transaction): Promise<User> {
     const user = Object.assign(new User(), {
       id: randomUUID(),
       email,
       passwordHash,
       createdAt: this.clock.now(),
+      emailVerifiedAt: null,
       deletedAt: null,
     });
-    if (!(await this.users.insert(user))) {
+    if (!(await this.users.insert(user, tx))) {
       throw new AppException('email_taken', 'An account with this email already exists');
     }
     return user;

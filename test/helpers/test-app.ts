@@ -45,6 +45,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     RATE_LIMIT_SIGNIN: '1000000',
     RATE_LIMIT_REFRESH: '1000000',
     RATE_LIMIT_PASSWORD: '1000000',
+    RATE_LIMIT_EMAIL: '1000000',
+    RATE_LIMIT_LINK: '1000000',
     RATE_LIMIT_SIGNIN_FAILURES: '1000000',
     RATE_LIMIT_ACCOUNT_FAILURES: '1000000',
     CORS_ORIGINS: '',

@@ -9,7 +9,7 @@ import {
 } from './password.decorators';
 import { normaliseEmail } from '../../common/validation/normalise-email';
 
-const toCanonicalEmail = ({ value }: { value: unknown }): unknown =>
+export const toCanonicalEmail = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? normaliseEmail(value) : value;
 
 /** The email of /signup and /signin. */

@@ -109,6 +109,18 @@ export class FailedSigninLimiter {
     }
   }
 
+  /**
+   * Lifts the account's locks after its owner proved who they are another way (a password reset):
+   * the ceiling over all addresses, and the lock of the address the proof came from. Locks other
+   * addresses earned stay: those are the guessers'.
+   */
+  async clearLocks(account: string, ip: string | undefined): Promise<void> {
+    if (this.config.enabled) {
+      await shared(this.store.clear(FailedSigninLimiter.key(account, ip)));
+      await shared(this.store.clear(FailedSigninLimiter.accountKey(account)));
+    }
+  }
+
   // Releases never fail the request: the attempt's own outcome is the one to report.
   private releaseClient(account: string, ip: string | undefined): Promise<void> {
     return this.store

@@ -5,8 +5,11 @@ import { AppException } from '../../common/errors/app.exception';
 import { UNAVAILABLE_RETRY_AFTER } from '../../common/errors/retry-after';
 import { clientKey } from './client-key';
 
-/** `password`: the routes that check the current password (POST /password, DELETE /me). */
-export type RateLimitedRoute = 'signup' | 'signin' | 'refresh' | 'password';
+/**
+ * `password`: the routes that check the current password (POST /password, DELETE /me);
+ * `email`: those that write a mail; `link`: those that spend a link from one.
+ */
+export type RateLimitedRoute = 'signup' | 'signin' | 'refresh' | 'password' | 'email' | 'link';
 const RATE_LIMITED_ROUTE = 'rateLimitedRoute';
 
 /** Limits a route per client address, by the `RATE_LIMIT_<ROUTE>` setting. */

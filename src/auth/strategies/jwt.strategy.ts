@@ -145,6 +145,7 @@ export class JwtStrategy extends PassportStrategy(PassportJwtStrategy, 'jwt') {
     return {
       userId: claims.sub,
       email: claims.email,
+      emailVerified: claims.email_verified === true,
       sessionId: claims.sid,
       jti: claims.jti,
       expiresAt: new Date(claims.exp * 1000),

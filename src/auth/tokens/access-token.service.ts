@@ -18,9 +18,29 @@ export interface AccessTokenClaims {
   sid: string;
   jti: string;
   email: string;
+  /** Whether the address was verified when the token was issued (absent from older tokens). */
+  email_verified?: boolean;
   iat: number;
   exp: number;
 }
+
+/** Who an access token is issued to. */
+export interface TokenSubject {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+}
+
+/** The subject of a token for a `users` row. */
+export const subjectOf = (user: {
+  id: string;
+  email: string;
+  emailVerifiedAt: Date | null;
+}): TokenSubject => ({
+  id: user.id,
+  email: user.email,
+  emailVerified: user.emailVerifiedAt !== null,
+});
 
 export interface IssuedAccessToken {
   token: string;
@@ -52,13 +72,13 @@ export class AccessTokenService {
 
   /** Signs an access token; `lifetime` (seconds) defaults to the configured one. */
   issue(
-    user: { id: string; email: string },
+    user: TokenSubject,
     sessionId: string,
     lifetime = this.config.accessTtl,
   ): IssuedAccessToken {
     const jti = randomUUID();
     const token = this.jwt.sign(
-      { sid: sessionId, email: user.email },
+      { sid: sessionId, email: user.email, email_verified: user.emailVerified },
       {
         algorithm: this.keys.algorithm,
         privateKey: this.keys.signingKey,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TokenPairResponseDto } from '../dto/token-pair-response.dto';
 import { SessionsService, SessionWithToken } from '../sessions/sessions.service';
-import { AccessTokenService } from './access-token.service';
+import { AccessTokenService, TokenSubject } from './access-token.service';
 
 /** The answer of every route that opens or continues a session: a new access and refresh token. */
 @Injectable()
@@ -11,7 +11,7 @@ export class TokenPairs {
     private readonly sessions: SessionsService,
   ) {}
 
-  issue(user: { id: string; email: string }, opened: SessionWithToken): TokenPairResponseDto {
+  issue(user: TokenSubject, opened: SessionWithToken): TokenPairResponseDto {
     const access = this.accessTokens.issue(
       user,
       opened.session.id,

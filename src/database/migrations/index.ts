@@ -1,6 +1,8 @@
 import { PostgresInitialSchema1795700000000 } from './postgres/1795700000000-initial-schema';
 import { PostgresRefreshChainEpochs1795800000000 } from './postgres/1795800000000-refresh-chain-epochs';
 import { PostgresNormaliseEmails1795800000001 } from './postgres/1795800000001-normalise-emails';
+import { PostgresEmailFlows1796000000000 } from './postgres/1796000000000-email-flows';
+import { EmailFlows1796000000000 } from './sqlite/1796000000000-email-flows';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
 import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
 import { RetiredRefreshChain1795669000000 } from './sqlite/1795669000000-retired-refresh-chain';
@@ -18,10 +20,12 @@ export const SQLITE_MIGRATIONS = [
   RetiredRefreshChain1795669000000,
   RefreshChainEpochs1795800000000,
   NormaliseEmails1795800000001,
+  EmailFlows1796000000000,
 ];
 
 export const POSTGRES_MIGRATIONS = [
   PostgresInitialSchema1795700000000,
   PostgresRefreshChainEpochs1795800000000,
   PostgresNormaliseEmails1795800000001,
+  PostgresEmailFlows1796000000000,
 ];

@@ -17,8 +17,22 @@ export class UserResponseDto {
     example: '2026-11-26T09:30:00.000Z',
   })
   createdAt!: string;
+
+  @ApiProperty({
+    description:
+      'Whether the owner has proved they receive mail at this address (see /email/verify)',
+    example: false,
+  })
+  emailVerified!: boolean;
 }
 
-export function toUserResponse(user: Pick<User, 'id' | 'email' | 'createdAt'>): UserResponseDto {
-  return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString() };
+export function toUserResponse(
+  user: Pick<User, 'id' | 'email' | 'createdAt' | 'emailVerifiedAt'>,
+): UserResponseDto {
+  return {
+    id: user.id,
+    email: user.email,
+    createdAt: user.createdAt.toISOString(),
+    emailVerified: user.emailVerifiedAt !== null,
+  };
 }
