@@ -502,6 +502,17 @@ describe('mail configuration', () => {
     ).rejects.toThrow(/SMTP_URL is required when NODE_ENV=production/);
   });
 
+  it('refuses to start in production without PUBLIC_URL while the flows are on', async () => {
+    await expect(
+      createTestApp({
+        NODE_ENV: 'production',
+        SMTP_URL: 'smtp://127.0.0.1:25',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+      }),
+    ).rejects.toThrow(/PUBLIC_URL is required when NODE_ENV=production/);
+  });
+
   it('names the variable of a bad SMTP_URL without echoing it', async () => {
     await expect(createTestApp({ SMTP_URL: 'http://user:secret@host' })).rejects.toThrow(
       /^(?!.*secret).*SMTP_URL must be an smtp/s,

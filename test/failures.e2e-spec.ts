@@ -149,6 +149,7 @@ describe('production start-up', () => {
         ...embedded,
         NODE_ENV: 'production',
         SMTP_URL: 'smtp://127.0.0.1:25',
+        PUBLIC_URL: 'https://auth.example.test',
         JWT_SECRET: '',
       }),
     ).rejects.toThrow(/JWT_SECRET is required when NODE_ENV=production/);
@@ -160,6 +161,7 @@ describe('production start-up', () => {
         ...embedded,
         NODE_ENV: 'production',
         SMTP_URL: 'smtp://127.0.0.1:25',
+        PUBLIC_URL: 'https://auth.example.test',
         JWT_SECRET: 'too-short',
       }),
     ).rejects.toThrow(/at least 32 bytes/);

@@ -42,6 +42,7 @@ describe('POST /signin', () => {
       sid: expect.any(String),
       jti: expect.any(String),
       email: user.email,
+      email_verified: false,
       iat: expect.any(Number),
       exp: expect.any(Number),
       iss: 'test-issuer',

@@ -17,7 +17,12 @@ describe('POST /signup', () => {
       .post('/signup')
       .send({ email, password: DEFAULT_PASSWORD })
       .expect(201);
-    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id']);
+    expect(Object.keys(response.body).sort()).toEqual([
+      'createdAt',
+      'email',
+      'emailVerified',
+      'id',
+    ]);
     expect(response.body.emailVerified).toBe(false);
     expect(response.body.email).toBe(email);
     expect(response.body.id).toMatch(/^[0-9a-f-]{36}$/);

@@ -76,6 +76,13 @@ export function loadMailConfig(env: Env): MailConfig {
         'address change send mail (or set EMAIL_FLOWS=off to switch them off)',
     );
   }
+  if (production && flowsEnabled && read.raw('PUBLIC_URL') === undefined) {
+    throw new ConfigError(
+      'PUBLIC_URL',
+      'is required when NODE_ENV=production: it is the address every link in a mail starts with ' +
+        '(or set EMAIL_FLOWS=off)',
+    );
+  }
   const from = read.string('MAIL_FROM', 'no-reply@localhost', 320);
   if (/[\r\n]/.test(from)) {
     throw new ConfigError('MAIL_FROM', 'must be one line');

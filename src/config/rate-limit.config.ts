@@ -10,7 +10,7 @@ export interface RateLimitConfig {
   refresh: number;
   /** Requests per client, and per user, to the routes that check the current password. */
   password: number;
-  /** Requests per client to the routes that write a mail: forgot password, resend, change. */
+  /** Requests per client to the routes that only write a mail: forgot password, resend. */
   email: number;
   /** Requests per client to the routes that spend a link from a mail. */
   link: number;

@@ -73,3 +73,12 @@ export class LogTransport extends MailTransport {
 
   close(): void {}
 }
+
+/** No way to send: every attempt fails, and the mail waits in the outbox for a configured server. */
+export class NoTransport extends MailTransport {
+  send(): Promise<void> {
+    return Promise.reject(Object.assign(new Error('No SMTP_URL is set'), { code: 'ENOTRANSPORT' }));
+  }
+
+  close(): void {}
+}

@@ -3,8 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger as Pino } from 'pino';
 import { ROOT_LOGGER } from '../common/logging/logging.module';
-import { mailConfig } from '../config/configuration';
-import { LogTransport, MailTransport, SmtpTransport } from './mail-transport';
+import { appConfig, mailConfig } from '../config/configuration';
+import { LogTransport, MailTransport, NoTransport, SmtpTransport } from './mail-transport';
 import { OutboxMail } from './outbox-mail.entity';
 import { OutboxRepository } from './outbox.repository';
 import { OutboxSender } from './outbox.sender';
@@ -21,9 +21,19 @@ import { OutboxSender } from './outbox.sender';
     OutboxSender,
     {
       provide: MailTransport,
-      inject: [mailConfig.KEY, ROOT_LOGGER],
-      useFactory: (config: ConfigType<typeof mailConfig>, logger: Pino): MailTransport =>
-        config.smtpUrl ? new SmtpTransport(config.smtpUrl, config.from) : new LogTransport(logger),
+      inject: [mailConfig.KEY, appConfig.KEY, ROOT_LOGGER],
+      useFactory: (
+        config: ConfigType<typeof mailConfig>,
+        app: ConfigType<typeof appConfig>,
+        logger: Pino,
+      ): MailTransport => {
+        if (config.smtpUrl) {
+          return new SmtpTransport(config.smtpUrl, config.from);
+        }
+        // Production without SMTP_URL has the flows off (the configuration insists): whatever an
+        // earlier run left in the outbox stays there, and no link is ever logged.
+        return app.production ? new NoTransport() : new LogTransport(logger);
+      },
     },
   ],
   exports: [OutboxRepository, OutboxSender],

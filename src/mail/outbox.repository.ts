@@ -23,6 +23,9 @@ export class OutboxRepository {
 
   /** Writes the mails inside `tx`: they exist once the request's own writes commit, or not at all. */
   async enqueue(requests: MailRequest[], now: Date, tx: Transaction): Promise<void> {
+    if (requests.length === 0) {
+      return;
+    }
     const rows = requests.map((request) =>
       Object.assign(new OutboxMail(), {
         id: randomUUID(),

@@ -1,9 +1,9 @@
 import {
+  BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Clock } from '../common/clock/clock';
@@ -39,11 +39,12 @@ export type MailBuilder = (
  * MAIL_POLL_INTERVAL for the mails other instances wrote, retries and what a restart left behind.
  */
 @Injectable()
-export class OutboxSender implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxSender implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Mail');
   private readonly builders = new Map<string, MailBuilder>();
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
+  private scheduled = false;
   private again = false;
   private stopped = false;
 
@@ -62,20 +63,45 @@ export class OutboxSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   onApplicationBootstrap(): void {
+    if (!this.config.flowsEnabled) {
+      // Nothing writes mail; what an earlier run left waits until the flows are on again.
+      this.stopped = true;
+      return;
+    }
     this.timer = setInterval(() => this.wake(), this.config.pollInterval * 1000);
     this.timer.unref();
     this.wake();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: the mail being sent finishes, and its row says so. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.draining;
     this.transport.close();
   }
 
-  /** Sends what is due, soon; a call while sending makes the sender look once more after. */
+  /**
+   * Sends what is due, soon: after the current answers are out (a request that wrote a mail is
+   * answered before any of the mail's work starts). A call while sending makes the sender look
+   * once more after.
+   */
   wake(): void {
+    if (this.stopped || this.scheduled) {
+      return;
+    }
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.start();
+    });
+  }
+
+  private start(): void {
     if (this.stopped) {
       return;
     }
@@ -94,8 +120,8 @@ export class OutboxSender implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** Resolves once nothing due is left (for tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.draining) {
-      await this.draining;
+    while (this.draining || this.scheduled) {
+      await (this.draining ?? new Promise((done) => setImmediate(done)));
     }
   }
 

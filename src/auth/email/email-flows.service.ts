@@ -140,7 +140,7 @@ export class EmailFlowsService implements OnModuleInit {
       throw linkInvalid();
     }
     const passwordHash = await this.passwords.hash(newPassword);
-    const email = await this.transactions.run(async (tx) => {
+    const { email, userId } = await this.transactions.run(async (tx) => {
       const token = await this.tokens.consume(raw, 'reset', this.clock.now(), tx);
       const user = token && (await this.users.lockAccount(token.userId, tx));
       if (!token || !user || user.deletedAt !== null || user.email !== token.email) {
@@ -152,10 +152,15 @@ export class EmailFlowsService implements OnModuleInit {
         [{ kind: MAIL_KINDS.passwordChanged, recipient: user.email, userId: user.id }],
         tx,
       );
-      return user.email;
+      return { email: user.email, userId: user.id };
     });
     this.sent();
-    await this.failedSignins.clearLocks(email, client.ip);
+    // Sign-in counts failures by address, the password checks of /password and /me by user id.
+    // The reset is done: a lock that cannot be lifted now (Redis away) ends on its own.
+    await this.failedSignins
+      .clearLocks(email, client.ip)
+      .then(() => this.failedSignins.clearLocks(`user:${userId}`, client.ip))
+      .catch(() => undefined);
   }
 
   /** POST /email/verify. */

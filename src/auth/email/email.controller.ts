@@ -96,6 +96,7 @@ export class EmailController {
   @Get('password/reset')
   @LinkPage('The page of a password reset link')
   resetPage(): string {
+    this.flows.ensureEnabled();
     return LINK_PAGES.reset;
   }
 
@@ -129,6 +130,7 @@ export class EmailController {
   @Get('email/verify')
   @LinkPage('The page of an address verification link')
   verifyPage(): string {
+    this.flows.ensureEnabled();
     return LINK_PAGES.verify;
   }
 
@@ -202,6 +204,7 @@ export class EmailController {
   @Get('email/change/confirm')
   @LinkPage('The page of an address change link')
   changePage(): string {
+    this.flows.ensureEnabled();
     return LINK_PAGES.change;
   }
 

@@ -89,6 +89,7 @@ function page(spec: PageSpec): string {
 <form id="form" data-done="${spec.done}">
 ${spec.fields}<button type="submit">${spec.button}</button>
 </form>
+<noscript><p class="error">This page needs JavaScript to send the form.</p></noscript>
 <p id="result" role="status" aria-live="polite"></p>
 </main>
 <script>${SCRIPT}</script>
