@@ -448,6 +448,38 @@ describe('email flows over real SMTP', () => {
     });
   });
 
+  describe('per-client limits', () => {
+    beforeEach(() => start({ RATE_LIMIT_EMAIL: '2', RATE_LIMIT_LINK: '2' }));
+
+    it('limits the routes that write a mail, and those that spend a link, per client', async () => {
+      const user = await signUp(t.http, uniqueEmail('limits'));
+      const tokens = await signIn(t.http, user.email);
+      for (let i = 0; i < 2; i++) {
+        await t.http
+          .post('/password/forgot')
+          .send({ email: uniqueEmail('any') })
+          .expect(202);
+        await t.http.post('/email/verify/resend').set(bearer(tokens.access_token)).expect(202);
+        await t.http
+          .post('/email/verify')
+          .send({ token: 'x'.repeat(43) })
+          .expect(400);
+      }
+      const limited = await t.http.post('/password/forgot').send({ email: user.email }).expect(429);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+      await t.http.post('/email/verify/resend').set(bearer(tokens.access_token)).expect(429);
+      await t.http
+        .post('/email/verify')
+        .send({ token: 'x'.repeat(43) })
+        .expect(429);
+      await t.http
+        .post('/email/change')
+        .send({ newEmail: uniqueEmail('x'), password: 'p' })
+        .expect(401);
+    });
+  });
+
   describe('hostile bodies', () => {
     beforeEach(() => start());
 

@@ -49,6 +49,7 @@ describe('seed curl workflow', () => {
       id: expect.any(String),
       email: 'abc@abc.com',
       createdAt: expect.any(String),
+      emailVerified: false,
     });
 
     const signin = await t.http.post('/signin').send(credentials).expect(200);
