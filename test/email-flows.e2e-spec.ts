@@ -395,6 +395,66 @@ describe('email flows over real SMTP', () => {
     });
   });
 
+  describe('links that later credential changes end', () => {
+    beforeEach(() => start());
+
+    async function askForChange(accessToken: string, newEmail: string): Promise<string> {
+      await t.http
+        .post('/email/change')
+        .set(bearer(accessToken))
+        .send({ newEmail, password: DEFAULT_PASSWORD })
+        .expect(202);
+      const [mail] = await smtp.waitFor(newEmail, 1, SUBJECTS.change);
+      return tokenOf(mail.link);
+    }
+
+    it('kills a pending address change when the password is reset', async () => {
+      const user = await signUp(t.http, uniqueEmail('hijack'));
+      const attacker = await signIn(t.http, user.email);
+      const change = await askForChange(attacker.access_token, uniqueEmail('attacker'));
+      await t.http.post('/password/forgot').send({ email: user.email }).expect(202);
+      const [reset] = await smtp.waitFor(user.email, 1, SUBJECTS.reset);
+      await t.http
+        .post('/password/reset')
+        .send({ token: tokenOf(reset.link), newPassword: NEW_PASSWORD })
+        .expect(200);
+      const refused = await t.http.post('/email/change/confirm').send({ token: change });
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('link_invalid');
+      // The reset link reached the address: it counts as verified now.
+      const tokens = await signIn(t.http, user.email, NEW_PASSWORD);
+      expect((await t.http.get('/me').set(bearer(tokens.access_token))).body).toMatchObject({
+        email: user.email,
+        emailVerified: true,
+      });
+    });
+
+    it('kills a pending address change when the session that asked ends', async () => {
+      const user = await signUp(t.http, uniqueEmail('logout'));
+      const asking = await signIn(t.http, user.email);
+      const change = await askForChange(asking.access_token, uniqueEmail('later'));
+      await t.http.post('/revoke').set(bearer(asking.access_token)).expect(200);
+      const refused = await t.http.post('/email/change/confirm').send({ token: change });
+      expect(refused.body.code).toBe('link_invalid');
+    });
+
+    it('kills a pending reset link when the password is changed', async () => {
+      const user = await signUp(t.http, uniqueEmail('changed'));
+      const tokens = await signIn(t.http, user.email);
+      await t.http.post('/password/forgot').send({ email: user.email }).expect(202);
+      const [reset] = await smtp.waitFor(user.email, 1, SUBJECTS.reset);
+      await t.http
+        .post('/password')
+        .set(bearer(tokens.access_token))
+        .send({ currentPassword: DEFAULT_PASSWORD, newPassword: NEW_PASSWORD })
+        .expect(200);
+      const refused = await t.http
+        .post('/password/reset')
+        .send({ token: tokenOf(reset.link), newPassword: `${NEW_PASSWORD}-2` });
+      expect(refused.body.code).toBe('link_invalid');
+    });
+  });
+
   describe('EMAIL_VERIFICATION=required', () => {
     beforeEach(() => start({ EMAIL_VERIFICATION: 'required' }));
 

@@ -14,6 +14,7 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
+import { subjectOf } from './tokens/access-token.service';
 import { TokenPairs } from './tokens/token-pairs';
 
 const INVALID_PASSWORD = 'The password is incorrect';
@@ -115,14 +116,13 @@ export class AccountService {
       await this.lockStillValid(caller.userId, verifiedHash, currentPassword, tx);
       await this.userRows.updatePasswordHash(caller.userId, newHash, tx);
       await this.sessions.revokeAll(caller.userId, 'password_changed', tx);
-      return this.sessions.open(caller.userId, client, tx);
+      await this.emailFlows.passwordChanged(caller.userId, tx);
+      const user = await this.userRows.lockAccount(caller.userId, tx);
+      return { session: await this.sessions.open(caller.userId, client, tx), user: user! };
     });
     return {
       message: 'Password has been changed; every session has been ended and this new one opened',
-      ...this.tokenPairs.issue(
-        { id: caller.userId, email: caller.email, emailVerified: caller.emailVerified },
-        opened,
-      ),
+      ...this.tokenPairs.issue(subjectOf(opened.user), opened.session),
     };
   }
 

@@ -60,7 +60,12 @@ describe(`${AuthService.name}: the access-token exchange`, () => {
         },
         { provide: MetricsService, useValue: { refresh: jest.fn(), signin: jest.fn() } },
         { provide: authConfig.KEY, useValue: config },
-        { provide: UsersService, useValue: {} },
+        {
+          provide: UsersService,
+          useValue: {
+            findById: jest.fn().mockResolvedValue({ id: 'u', email: 'e', emailVerifiedAt: null }),
+          },
+        },
         { provide: UsersRepository, useValue: {} },
         { provide: PasswordHasher, useValue: {} },
         { provide: Credentials, useValue: {} },

@@ -140,12 +140,11 @@ export class AuthService {
       return { restarted: await this.sessions.restartChain(session, tx) };
     });
     if (exchanged.restarted) {
-      const subject = {
-        id: claims.sub,
-        email: claims.email,
-        emailVerified: claims.email_verified === true,
-      };
-      return this.tokenPairs.issue(subject, exchanged.restarted);
+      const user = await this.users.findById(claims.sub);
+      if (!user) {
+        throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
+      }
+      return this.tokenPairs.issue(subjectOf(user), exchanged.restarted);
     }
     if (exchanged.spentBefore === 'exchanged') {
       await this.sessions.revoke(claims.sid, 'reuse_detected');

@@ -91,27 +91,42 @@ export class OutboxRepository {
     return count > 0;
   }
 
-  async markBuilt(id: string, now: Date, tx: Transaction): Promise<void> {
-    await this.transactions.write(tx, (manager) =>
-      manager.update(OutboxMail, { id }, { preparedAt: now }),
+  /**
+   * Marks the mail built and renews this sender's claim, while the claim still holds; false when
+   * it lapsed (a slow server) and another sender may have the mail now.
+   */
+  async markBuilt(
+    mail: OutboxMail,
+    now: Date,
+    lockedUntil: Date,
+    tx: Transaction,
+  ): Promise<boolean> {
+    const result = await this.transactions.write(tx, (manager) =>
+      manager.update(
+        OutboxMail,
+        { id: mail.id, status: 'pending', lockedUntil: mail.lockedUntil! },
+        { preparedAt: now, lockedUntil },
+      ),
     );
+    return result.affected === 1;
   }
 
-  /** Ends a mail for good, while this sender's claim holds. */
+  /** Ends a mail for good, while this sender's claim holds (false when it no longer did). */
   async finish(
     mail: OutboxMail,
     status: Exclude<OutboxStatus, 'pending'>,
     outcome: string | null,
     now: Date,
     tx?: Transaction,
-  ): Promise<void> {
-    await this.transactions.write(tx, (manager) =>
+  ): Promise<boolean> {
+    const result = await this.transactions.write(tx, (manager) =>
       manager.update(
         OutboxMail,
         { id: mail.id, status: 'pending', lockedUntil: mail.lockedUntil! },
         { status, outcome, finishedAt: now, lockedUntil: null },
       ),
     );
+    return result.affected === 1;
   }
 
   /** Gives the claim back, for another attempt at `at`. */

@@ -11,7 +11,7 @@ import { mailConfig } from '../config/configuration';
 import { Transaction, Transactions } from '../database/transactions';
 import { MetricsService } from '../metrics/metrics.service';
 import { MailTransport, OutgoingMail } from './mail-transport';
-import type { OutboxMail } from './outbox-mail.entity';
+import { OutboxMail } from './outbox-mail.entity';
 import { OutboxRepository } from './outbox.repository';
 
 /** At most one mail of one kind to one address in this many milliseconds. */
@@ -133,7 +133,12 @@ export class OutboxSender implements OnApplicationBootstrap, BeforeApplicationSh
         }
         const now = this.clock.nowMs();
         const claimed = await this.outbox.claimDue(new Date(now), new Date(now + CLAIM_MS), BATCH);
-        for (const mail of claimed) {
+        for (const [i, mail] of claimed.entries()) {
+          if (this.stopped) {
+            // Shutting down: the rest go back at once, for the next process or another instance.
+            await Promise.all(claimed.slice(i).map((left) => this.giveBack(left)));
+            return;
+          }
           await this.deliver(mail);
         }
         if (claimed.length < BATCH) {
@@ -157,28 +162,47 @@ export class OutboxSender implements OnApplicationBootstrap, BeforeApplicationSh
       await this.failed(mail, error as Error);
       return;
     }
-    if (outgoing) {
-      await this.outbox.finish(mail, 'sent', null, this.clock.now());
+    if (
+      outgoing &&
+      (await this.outbox.finish(mail, 'sent', null, this.clock.now()).catch(() => false))
+    ) {
       this.metrics.mail('sent', mail.kind);
     }
   }
 
-  /** The mail as it goes out, or undefined once it has been dropped. */
-  private build(mail: OutboxMail): Promise<OutgoingMail | undefined> {
-    return this.transactions.run(async (tx) => {
-      const now = this.clock.now();
+  private giveBack(mail: OutboxMail): Promise<void> {
+    return this.outbox.retryAt(mail, this.clock.now(), 'shutdown').catch(() => undefined);
+  }
+
+  /**
+   * The mail as it goes out, or undefined once it has been dropped, or when this sender's claim
+   * lapsed meanwhile (then the mail is another sender's).
+   */
+  private async build(mail: OutboxMail): Promise<OutgoingMail | undefined> {
+    const now = this.clock.now();
+    // The claim as it is once this transaction commits; until then, the one from the claim.
+    const renewed = Object.assign(new OutboxMail(), mail, {
+      lockedUntil: new Date(now.getTime() + CLAIM_MS),
+    });
+    const built = await this.transactions.run(async (tx) => {
+      if (!(await this.outbox.markBuilt(mail, now, renewed.lockedUntil!, tx))) {
+        return undefined;
+      }
       const builder = this.builders.get(mail.kind);
       const throttled = () =>
         this.outbox.builtSince(mail, new Date(now.getTime() - PER_ADDRESS_INTERVAL_MS), tx);
-      const built = builder ? await builder(mail, tx, throttled) : { drop: 'unknown_kind' };
-      if ('drop' in built) {
-        await this.outbox.finish(mail, 'dropped', built.drop, now, tx);
+      const outgoing = builder ? await builder(mail, tx, throttled) : { drop: 'unknown_kind' };
+      if ('drop' in outgoing) {
+        await this.outbox.finish(renewed, 'dropped', outgoing.drop, now, tx);
         this.metrics.mail('dropped', mail.kind);
-        return undefined;
+        return null;
       }
-      await this.outbox.markBuilt(mail.id, now, tx);
-      return built;
+      return outgoing;
     });
+    if (built !== undefined) {
+      mail.lockedUntil = renewed.lockedUntil;
+    }
+    return built ?? undefined;
   }
 
   /** A failed attempt: retried later with a doubled delay, or, after the last one, failed. */

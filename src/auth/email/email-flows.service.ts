@@ -14,7 +14,7 @@ import type { ClientInfo } from '../decorators/client-info.decorator';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
 import { SessionsService } from '../sessions/sessions.service';
-import { EmailTokenPurpose } from './email-token.entity';
+import { EmailToken, EmailTokenPurpose } from './email-token.entity';
 import { EmailTokensRepository } from './email-tokens.repository';
 import { mailContent, maskEmail } from './mail-content';
 
@@ -38,6 +38,9 @@ const LINK_INVALID =
   'This link is unknown, has expired or has already been used; ask for a new one';
 
 const linkInvalid = () => new AppException('link_invalid', LINK_INVALID);
+const throwLinkInvalid = (): never => {
+  throw linkInvalid();
+};
 
 /**
  * Password reset, address verification and address change. Requests only write to the outbox,
@@ -68,10 +71,13 @@ export class EmailFlowsService implements OnModuleInit {
     this.sender.register(reset, (mail, tx, throttled) => this.buildReset(mail, tx, throttled));
     this.sender.register(change, (mail, tx, throttled) => this.buildChange(mail, tx, throttled));
     this.sender.register(passwordChanged, (mail, tx, throttled) =>
-      this.buildNotice(mail, tx, throttled, () => mailContent.passwordChanged()),
+      this.buildNotice(mail, mail.recipient, tx, throttled, () => mailContent.passwordChanged()),
     );
+    // Still sent once the change went through: that is when the old address most needs to know.
     this.sender.register(changeNotice, (mail, tx, throttled) =>
-      this.buildNotice(mail, tx, throttled, (data) => mailContent.changeNotice(data.maskedEmail)),
+      this.buildNotice(mail, dataOf(mail).currentEmail, tx, throttled, (data) =>
+        mailContent.changeNotice(data.maskedEmail),
+      ),
     );
   }
 
@@ -141,13 +147,15 @@ export class EmailFlowsService implements OnModuleInit {
     }
     const passwordHash = await this.passwords.hash(newPassword);
     const { email, userId } = await this.transactions.run(async (tx) => {
-      const token = await this.tokens.consume(raw, 'reset', this.clock.now(), tx);
-      const user = token && (await this.users.lockAccount(token.userId, tx));
-      if (!token || !user || user.deletedAt !== null || user.email !== token.email) {
-        throw linkInvalid();
-      }
+      const { user } = (await this.spend(raw, 'reset', tx)) ?? throwLinkInvalid();
       await this.users.updatePasswordHash(user.id, passwordHash, tx);
+      if (user.emailVerifiedAt === null) {
+        // The link reached this address: that is what verifying it proves.
+        await this.users.markEmailVerified(user.id, this.clock.now(), tx);
+      }
       await this.sessions.revokeAll(user.id, 'password_reset', tx);
+      // An address change asked for before the reset (by whoever knew the old password) dies too.
+      await this.tokens.revokeUnspent(user.id, ['reset', 'change'], tx);
       await this.enqueue(
         [{ kind: MAIL_KINDS.passwordChanged, recipient: user.email, userId: user.id }],
         tx,
@@ -163,19 +171,35 @@ export class EmailFlowsService implements OnModuleInit {
       .catch(() => undefined);
   }
 
+  /**
+   * Spends a link in `tx`, the account's row locked first (the order every unit that touches an
+   * account's links keeps: the sender's builders lock the account, then write links). Null when the
+   * link cannot be spent, or its account is gone or no longer has the address the link was for.
+   */
+  private async spend(
+    raw: string,
+    purpose: EmailTokenPurpose,
+    tx: Transaction,
+  ): Promise<{ token: EmailToken; user: User } | null> {
+    const now = this.clock.now();
+    const found = await this.tokens.findUsable(raw, purpose, now);
+    const user = found && (await this.accountOf(found.userId, tx));
+    const token = user ? await this.tokens.consume(raw, purpose, now, tx) : null;
+    if (!user || !token || token.userId !== user.id) {
+      return null;
+    }
+    // A change link names the new address; the others, the address the account must still have.
+    return purpose === 'change' || user.email === token.email ? { token, user } : null;
+  }
+
   /** POST /email/verify. */
   async verifyEmail(raw: string): Promise<{ email: string; emailVerified: true }> {
     this.ensureEnabled();
     return this.transactions.run(async (tx) => {
-      const now = this.clock.now();
-      const token = await this.tokens.consume(raw, 'verify', now, tx);
-      const user = token && (await this.users.lockAccount(token.userId, tx));
       // A link sent to an address the account no longer has proves nothing about the new one.
-      if (!token || !user || user.deletedAt !== null || user.email !== token.email) {
-        throw linkInvalid();
-      }
+      const { user } = (await this.spend(raw, 'verify', tx)) ?? throwLinkInvalid();
       if (user.emailVerifiedAt === null) {
-        await this.users.markEmailVerified(user.id, now, tx);
+        await this.users.markEmailVerified(user.id, this.clock.now(), tx);
       }
       return { email: user.email, emailVerified: true as const };
     });
@@ -188,18 +212,23 @@ export class EmailFlowsService implements OnModuleInit {
   async confirmEmailChange(raw: string): Promise<{ email: string }> {
     this.ensureEnabled();
     return this.transactions.run(async (tx) => {
-      const now = this.clock.now();
-      const token = await this.tokens.consume(raw, 'change', now, tx);
-      const user = token && (await this.users.lockAccount(token.userId, tx));
-      if (!token || !user || user.deletedAt !== null) {
+      const { token, user } = (await this.spend(raw, 'change', tx)) ?? throwLinkInvalid();
+      // Only while the session that asked is still open: ending it (a logout, a reset, a
+      // password change) takes the request back.
+      if (token.sessionId === null || !(await this.sessions.isActive(token.sessionId))) {
         throw linkInvalid();
       }
-      if (!(await this.users.changeEmail(user.id, token.email, now, tx))) {
+      if (!(await this.users.changeEmail(user.id, token.email, this.clock.now(), tx))) {
         throw new AppException('email_taken', 'An account with this email already exists');
       }
       await this.sessions.revokeAll(user.id, 'email_changed', tx, token.sessionId ?? undefined);
       return { email: token.email };
     });
+  }
+
+  /** Kills the account's unspent reset links, in `tx`: the password they would replace is gone. */
+  async passwordChanged(userId: string, tx: Transaction): Promise<void> {
+    await this.tokens.revokeUnspent(userId, ['reset'], tx);
   }
 
   /** The two mails of an address change, for AccountService to write with its checks. */
@@ -219,7 +248,7 @@ export class EmailFlowsService implements OnModuleInit {
         kind: MAIL_KINDS.changeNotice,
         recipient: user.email,
         userId: user.id,
-        data: { maskedEmail: maskEmail(newEmail) },
+        data: { maskedEmail: maskEmail(newEmail), currentEmail: user.email },
       },
     ];
   }
@@ -265,7 +294,11 @@ export class EmailFlowsService implements OnModuleInit {
   ): Promise<OutgoingMail | { drop: string }> {
     const data = dataOf(mail);
     const user = await this.accountOf(mail.userId, tx);
-    if (!user || user.email !== data.currentEmail) {
+    if (
+      !user ||
+      user.email !== data.currentEmail ||
+      !(await this.sessions.isActive(data.sessionId))
+    ) {
       return { drop: 'account_changed' };
     }
     return this.withLink(
@@ -279,14 +312,16 @@ export class EmailFlowsService implements OnModuleInit {
     );
   }
 
+  /** A notice without a link, to `recipient` while the account still exists. */
   private async buildNotice(
     mail: OutboxMail,
+    expected: string | undefined,
     tx: Transaction,
     throttled: () => Promise<boolean>,
     content: (data: Record<string, string>) => ReturnType<typeof mailContent.passwordChanged>,
   ): Promise<OutgoingMail | { drop: string }> {
     const user = await this.accountOf(mail.userId, tx);
-    if (!user || user.email !== mail.recipient) {
+    if (!user || mail.recipient !== expected) {
       return { drop: 'account_changed' };
     }
     if (await throttled()) {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, Repository } from 'typeorm';
+import { In, IsNull, LessThan, Repository } from 'typeorm';
 import { Transaction, Transactions } from '../../database/transactions';
 import { EmailToken, EmailTokenPurpose } from './email-token.entity';
 
@@ -56,7 +56,10 @@ export class EmailTokensRepository {
     return raw;
   }
 
-  /** The link, if it is one of `purpose`, unspent and unexpired; changes nothing. */
+  /**
+   * The link, if it is one of `purpose`, unspent and unexpired; changes nothing. Inside `tx` on
+   * PostgreSQL the row stays locked until `tx` ends.
+   */
   async findUsable(
     raw: string,
     purpose: EmailTokenPurpose,
@@ -95,6 +98,20 @@ export class EmailTokensRepository {
       manager.update(EmailToken, { id: token.id, usedAt: IsNull() }, { usedAt: now }),
     );
     return spent.affected === 1 ? token : null;
+  }
+
+  /**
+   * Kills the user's unspent links of these purposes, in `tx`: a credential change or the end of
+   * every session also ends what a link sent before it could still do.
+   */
+  async revokeUnspent(
+    userId: string,
+    purposes: EmailTokenPurpose[],
+    tx: Transaction,
+  ): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.delete(EmailToken, { userId, purpose: In(purposes), usedAt: IsNull() }),
+    );
   }
 
   /** Links expired before `before`, spent or not. */

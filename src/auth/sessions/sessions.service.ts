@@ -128,6 +128,14 @@ export class SessionsService {
     return session;
   }
 
+  /** Whether the session may still be used (not revoked, not expired); changes nothing. */
+  async isActive(id: string): Promise<boolean> {
+    return this.findActive(id).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /**
    * Spends a refresh token and returns its successor. A spent token presented again inside the
    * grace window gets the same successor; later, or any older ancestor, counts as theft and
