@@ -606,8 +606,8 @@ describe('mail configuration', () => {
   });
 
   it('names the variable of a bad SMTP_URL without echoing it', async () => {
-    await expect(createTestApp({ SMTP_URL: 'http://user:secret@host' })).rejects.toThrow(
-      /^(?!.*secret).*SMTP_URL must be an smtp/s,
-    );
+    await expect(
+      createTestApp({ SMTP_URL: 'http://user:secret@host', DATABASE_URL: '', REDIS_URL: '' }),
+    ).rejects.toThrow(/^(?!.*secret).*SMTP_URL must be an smtp/s);
   });
 });

@@ -42,7 +42,7 @@ export class OutboxMail {
   @Column({ name: 'locked_until', nullable: true, type: Date })
   lockedUntil!: Date | null;
 
-  /** When the mail was last built for sending: what the per-address throttle counts. */
+  /** When the mail last passed the per-address throttle: what the throttle counts. */
   @Column({ name: 'prepared_at', nullable: true, type: Date })
   preparedAt!: Date | null;
 

@@ -77,7 +77,11 @@ export class OutboxRepository {
     });
   }
 
-  /** Whether a mail of this kind was built for this address since `since`, `mail` aside. */
+  /**
+   * Whether another mail of this kind to this address passed the throttle since `since` (sent,
+   * being sent, or found to have no account): a few index entries at most, however many requests
+   * were throttled.
+   */
   async builtSince(mail: OutboxMail, since: Date, tx: Transaction): Promise<boolean> {
     const count = await tx.count(OutboxMail, {
       where: {
@@ -85,30 +89,31 @@ export class OutboxRepository {
         kind: mail.kind,
         preparedAt: MoreThan(since),
         id: Not(mail.id),
-        status: In(['pending', 'sent']),
       },
     });
     return count > 0;
   }
 
   /**
-   * Marks the mail built and renews this sender's claim, while the claim still holds; false when
-   * it lapsed (a slow server) and another sender may have the mail now.
+   * Renews this sender's claim while it still holds; false when it lapsed (a slow server) and
+   * another sender may have the mail now.
    */
-  async markBuilt(
-    mail: OutboxMail,
-    now: Date,
-    lockedUntil: Date,
-    tx: Transaction,
-  ): Promise<boolean> {
+  async renewClaim(mail: OutboxMail, lockedUntil: Date, tx: Transaction): Promise<boolean> {
     const result = await this.transactions.write(tx, (manager) =>
       manager.update(
         OutboxMail,
         { id: mail.id, status: 'pending', lockedUntil: mail.lockedUntil! },
-        { preparedAt: now, lockedUntil },
+        { lockedUntil },
       ),
     );
     return result.affected === 1;
+  }
+
+  /** Records that the mail passed the per-address throttle: what the throttle counts. */
+  async markBuilt(id: string, now: Date, tx: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.update(OutboxMail, { id }, { preparedAt: now }),
+    );
   }
 
   /** Ends a mail for good, while this sender's claim holds (false when it no longer did). */

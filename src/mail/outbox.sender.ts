@@ -180,24 +180,32 @@ export class OutboxSender implements OnApplicationBootstrap, BeforeApplicationSh
    */
   private async build(mail: OutboxMail): Promise<OutgoingMail | undefined> {
     const now = this.clock.now();
+    const since = new Date(now.getTime() - PER_ADDRESS_INTERVAL_MS);
     // The claim as it is once this transaction commits; until then, the one from the claim.
     const renewed = Object.assign(new OutboxMail(), mail, {
       lockedUntil: new Date(now.getTime() + CLAIM_MS),
     });
     const built = await this.transactions.run(async (tx) => {
-      if (!(await this.outbox.markBuilt(mail, now, renewed.lockedUntil!, tx))) {
+      if (!(await this.outbox.renewClaim(mail, renewed.lockedUntil, tx))) {
         return undefined;
       }
-      const builder = this.builders.get(mail.kind);
-      const throttled = () =>
-        this.outbox.builtSince(mail, new Date(now.getTime() - PER_ADDRESS_INTERVAL_MS), tx);
-      const outgoing = builder ? await builder(mail, tx, throttled) : { drop: 'unknown_kind' };
-      if ('drop' in outgoing) {
-        await this.outbox.finish(renewed, 'dropped', outgoing.drop, now, tx);
+      const drop = async (reason: string) => {
+        await this.outbox.finish(renewed, 'dropped', reason, now, tx);
         this.metrics.mail('dropped', mail.kind);
         return null;
+      };
+      // Checked before anything about the account is looked up, and every mail that passes counts
+      // (whether it then goes out or finds no account): a mail costs the same whether or not the
+      // address has an account. The builder checks again under the account's lock, which decides
+      // races between instances.
+      const throttled = () => this.outbox.builtSince(mail, since, tx);
+      if (await throttled()) {
+        return drop('throttled');
       }
-      return outgoing;
+      await this.outbox.markBuilt(mail.id, now, tx);
+      const builder = this.builders.get(mail.kind);
+      const outgoing = builder ? await builder(mail, tx, throttled) : { drop: 'unknown_kind' };
+      return 'drop' in outgoing ? drop(outgoing.drop) : outgoing;
     });
     if (built !== undefined) {
       mail.lockedUntil = renewed.lockedUntil;

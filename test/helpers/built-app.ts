@@ -45,18 +45,23 @@ export interface StartOptions {
   cpus?: string;
   /** How long start-up may take before the process is killed and the start fails. */
   deadlineMs?: number;
+  /**
+   * The port to listen on, when the caller must know it before the start (e.g. for PUBLIC_URL:
+   * take one from `freePort()`); a free one otherwise.
+   */
+  port?: number;
 }
 
 /** Generous for a cold ts-node start on a loaded 2-core machine; a hung start still fails. */
 const START_DEADLINE_MS = 60_000;
 
-/** Starts dist/main.js with `env` on a free port and waits until it answers. */
+/** Starts dist/main.js with `env` on a free port (or `options.port`) and waits until it answers. */
 export async function startBuiltApp(
   name: string,
   env: Record<string, string>,
   options: StartOptions = {},
 ): Promise<BuiltApp> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const started = performance.now();
   const script = options.script ?? (options.fromSource ? join(ROOT, 'src/main.ts') : undefined);
   const entry = script
