@@ -1,4 +1,5 @@
 import { EmailToken } from './auth/email/email-token.entity';
+import { MfaChallenge, MfaFactor, RecoveryCode } from './auth/mfa/mfa.entities';
 import { RevokedToken } from './auth/revoked-tokens/revoked-token.entity';
 import { Session } from './auth/sessions/session.entity';
 import { OutboxMail } from './mail/outbox-mail.entity';
@@ -9,4 +10,13 @@ import { User } from './users/user.entity';
  * its own entities, and TypeOrmModule loads them); the TypeORM CLI (ormconfig.ts) and the schema
  * test do, since they build a DataSource without the modules. entities.spec.ts keeps it complete.
  */
-export const ENTITIES = [User, Session, RevokedToken, EmailToken, OutboxMail];
+export const ENTITIES = [
+  User,
+  Session,
+  RevokedToken,
+  EmailToken,
+  OutboxMail,
+  MfaFactor,
+  RecoveryCode,
+  MfaChallenge,
+];

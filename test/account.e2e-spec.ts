@@ -62,6 +62,8 @@ describe('account and sessions', () => {
         userAgent: 'test-laptop/1.0',
         ip: expect.any(String),
         current: true,
+        aal: 'aal1',
+        amr: ['pwd'],
       });
     });
 

@@ -43,6 +43,8 @@ describe('POST /signin', () => {
       jti: expect.any(String),
       email: user.email,
       email_verified: false,
+      aal: 'aal1',
+      amr: ['pwd'],
       iat: expect.any(Number),
       exp: expect.any(Number),
       iss: 'test-issuer',

@@ -9,15 +9,13 @@ import type { ClientInfo } from './decorators/client-info.decorator';
 import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
 import type { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
 import { EmailFlowsService } from './email/email-flows.service';
+import { MfaService } from './mfa/mfa.service';
 import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
-import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
 import { subjectOf } from './tokens/access-token.service';
 import { TokenPairs } from './tokens/token-pairs';
-
-const INVALID_PASSWORD = 'The password is incorrect';
 
 /**
  * A session's times as listed, cut to the minute: whoever holds a copy of a refresh token must not
@@ -41,9 +39,9 @@ export class AccountService {
     private readonly sessions: SessionsService,
     private readonly revokedTokens: RevokedTokensService,
     private readonly tokenPairs: TokenPairs,
-    private readonly failedChecks: FailedSigninLimiter,
     private readonly transactions: Transactions,
     private readonly emailFlows: EmailFlowsService,
+    private readonly mfa: MfaService,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<UserResponseDto> {
@@ -64,6 +62,8 @@ export class AccountService {
       userAgent: session.userAgent,
       ip: session.ip,
       current: session.id === caller.sessionId,
+      aal: session.aal,
+      amr: session.amr.split(','),
     }));
   }
 
@@ -110,6 +110,7 @@ export class AccountService {
         'The new password must differ from the current one',
       );
     }
+    await this.mfa.requireStepUp(caller);
     const verifiedHash = await this.checkPassword(caller.userId, currentPassword, client.ip);
     const newHash = await this.passwords.hash(newPassword);
     const opened = await this.transactions.run(async (tx) => {
@@ -117,6 +118,7 @@ export class AccountService {
       await this.userRows.updatePasswordHash(caller.userId, newHash, tx);
       await this.sessions.revokeAll(caller.userId, 'password_changed', tx);
       await this.emailFlows.passwordChanged(caller.userId, tx);
+      await this.mfa.endChallenges(caller.userId, tx);
       const user = await this.userRows.lockAccount(caller.userId, tx);
       return { session: await this.sessions.open(caller.userId, client, tx), user: user! };
     });
@@ -128,6 +130,7 @@ export class AccountService {
 
   /** Checks the password, ends every session and deletes the account; the email is free again. */
   async deleteAccount(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
+    await this.mfa.requireStepUp(caller);
     const verifiedHash = await this.checkPassword(caller.userId, password, ip);
     await this.transactions.run(async (tx) => {
       await this.lockStillValid(caller.userId, verifiedHash, password, tx);
@@ -152,6 +155,7 @@ export class AccountService {
     if (newEmail === user.email) {
       throw new AppException('email_unchanged', 'The new address is the current one');
     }
+    await this.mfa.requireStepUp(caller);
     const verifiedHash = await this.checkPassword(caller.userId, password, ip);
     if (await this.userRows.findIdByEmail(newEmail)) {
       throw new AppException('email_taken', 'An account with this email already exists');
@@ -166,33 +170,17 @@ export class AccountService {
     this.emailFlows.sent();
   }
 
-  /**
-   * One Argon2 verification, with the same per-account-and-address lock as sign-in. Returns the
-   * hash it verified, which the change then expects to find unchanged.
-   */
-  private async checkPassword(userId: string, password: string, ip?: string): Promise<string> {
-    const account = `user:${userId}`;
-    const user = await this.failedChecks.guard(account, ip, async () => {
-      const found = await this.userRows.findByIdWithPassword(userId);
-      const valid = await this.passwords.verify(found?.passwordHash, password);
-      return found && valid ? found : undefined;
-    });
-    if (!user) {
-      throw new AppException('invalid_password', INVALID_PASSWORD);
-    }
-    return user.passwordHash;
+  private checkPassword(userId: string, password: string, ip?: string): Promise<string> {
+    return this.credentials.checkCurrent(userId, password, ip);
   }
 
-  /** Locks the credentials; a concurrent change that won the race makes the password wrong. */
-  private async lockStillValid(
+  private lockStillValid(
     userId: string,
     verifiedHash: string,
     password: string,
     tx: Transaction,
   ): Promise<void> {
-    if (!(await this.credentials.lockStillValid(userId, verifiedHash, password, tx))) {
-      throw new AppException('invalid_password', INVALID_PASSWORD);
-    }
+    return this.credentials.lockUnchanged(userId, verifiedHash, password, tx);
   }
 
   private callerToken(caller: AuthenticatedUser) {

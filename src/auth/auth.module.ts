@@ -17,6 +17,10 @@ import { AccountService } from './account.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { EmailController } from './email/email.controller';
+import { MfaController } from './mfa/mfa.controller';
+import { MfaChallenge, MfaFactor, RecoveryCode } from './mfa/mfa.entities';
+import { MfaRepository } from './mfa/mfa.repository';
+import { MfaService } from './mfa/mfa.service';
 import { EmailFlowsService } from './email/email-flows.service';
 import { EmailToken } from './email/email-token.entity';
 import { EmailTokensRepository } from './email/email-tokens.repository';
@@ -52,7 +56,14 @@ import { TokenPairs } from './tokens/token-pairs';
     MailModule,
     PassportModule,
     JwtKeysModule,
-    TypeOrmModule.forFeature([Session, RevokedToken, EmailToken]),
+    TypeOrmModule.forFeature([
+      Session,
+      RevokedToken,
+      EmailToken,
+      MfaFactor,
+      RecoveryCode,
+      MfaChallenge,
+    ]),
     // Signing key only: every verification passes AccessTokenService.verifyOptions.
     JwtModule.registerAsync({
       imports: [JwtKeysModule],
@@ -63,12 +74,14 @@ import { TokenPairs } from './tokens/token-pairs';
       }),
     }),
   ],
-  controllers: [AuthController, AccountController, EmailController, JwksController],
+  controllers: [AuthController, AccountController, EmailController, MfaController, JwksController],
   providers: [
     AuthService,
     AccountService,
     EmailFlowsService,
     EmailTokensRepository,
+    MfaService,
+    MfaRepository,
     PasswordHasher,
     Credentials,
     SessionsService,

@@ -15,6 +15,7 @@ import { SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 import { TokenPairs } from './tokens/token-pairs';
 import { EmailFlowsService } from './email/email-flows.service';
+import { MfaService } from './mfa/mfa.service';
 
 /** A signed, unexpired access token's shape; its claims come from the mocked verifier. */
 const ACCESS_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
@@ -71,6 +72,7 @@ describe(`${AuthService.name}: the access-token exchange`, () => {
         { provide: Credentials, useValue: {} },
         { provide: FailedSigninLimiter, useValue: {} },
         { provide: EmailFlowsService, useValue: {} },
+        { provide: MfaService, useValue: {} },
       ],
     }).compile();
     auth = moduleRef.get(AuthService);
@@ -162,6 +164,7 @@ describe(`${AuthService.name}: sign-in`, () => {
         },
         { provide: TokenPairs, useValue: { issue: jest.fn() } },
         { provide: EmailFlowsService, useValue: {} },
+        { provide: MfaService, useValue: {} },
         { provide: UsersService, useValue: {} },
         { provide: RevokedTokensService, useValue: {} },
         { provide: AccessTokenService, useValue: {} },

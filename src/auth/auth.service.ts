@@ -15,6 +15,7 @@ import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
 import { EmailFlowsService } from './email/email-flows.service';
+import { MfaService, SecondStep } from './mfa/mfa.service';
 import { AccessTokenService, subjectOf } from './tokens/access-token.service';
 import { looksLikeJwt } from './tokens/refresh-tokens';
 import { TokenPairs } from './tokens/token-pairs';
@@ -37,6 +38,7 @@ export class AuthService {
     private readonly failedSignins: FailedSigninLimiter,
     private readonly transactions: Transactions,
     private readonly emailFlows: EmailFlowsService,
+    private readonly mfa: MfaService,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -58,11 +60,16 @@ export class AuthService {
    * session is written.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    const user = await this.failedSignins.guard(dto.email, client.ip, async () => {
-      const found = await this.userRows.findByEmailWithPassword(dto.email);
-      const valid = await this.passwords.verify(found?.passwordHash, dto.password);
-      return found && valid ? found : undefined;
-    });
+    const user = await this.failedSignins.guard(
+      dto.email,
+      client.ip,
+      async () => {
+        const found = await this.userRows.findByEmailWithPassword(dto.email);
+        const valid = await this.passwords.verify(found?.passwordHash, dto.password);
+        return found && valid ? found : undefined;
+      },
+      async (found) => !(await this.mfa.hasActiveFactor(found.id)),
+    );
     if (!user) {
       throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
     }
@@ -80,12 +87,16 @@ export class AuthService {
     const rehashed = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
       : undefined;
-    const opened = await this.transactions.run(async (tx) => {
+    const outcome = await this.transactions.run(async (tx) => {
       if (!(await this.credentials.lockStillValid(user.id, user.passwordHash, dto.password, tx))) {
         // Changed (or deleted) while this password was being checked: it is no longer valid.
         throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
       }
-      return this.sessions.open(user.id, client, tx);
+      // With a second factor the password opens no session yet, only the second step.
+      const mfaToken = await this.mfa.challengeFor(user.id, tx);
+      return mfaToken
+        ? { next: 'mfa' as const, mfaToken }
+        : { next: 'session' as const, opened: await this.sessions.open(user.id, client, tx) };
     });
     if (rehashed) {
       // Only over the hash just verified: never over one that a password change wrote since. Best
@@ -94,7 +105,24 @@ export class AuthService {
         .replacePasswordHash(user.id, user.passwordHash, rehashed)
         .catch((error: Error) => this.logger.warn(`Re-hash skipped (${error.name})`));
     }
-    return this.tokenPairs.issue(subjectOf(user), opened);
+    if (outcome.next === 'mfa') {
+      throw new AppException(
+        'mfa_required',
+        'The password is right; now send a code from the authenticator app (or a recovery code) with this mfa_token to POST /signin/mfa',
+        { extensions: { mfa_token: outcome.mfaToken }, headers: { 'Cache-Control': 'no-store' } },
+      );
+    }
+    return this.tokenPairs.issue(subjectOf(user), outcome.opened);
+  }
+
+  /** POST /signin/mfa: the second step; the pair of an `aal2` session. */
+  async signInWithSecondFactor(
+    mfaToken: string,
+    answer: SecondStep,
+    client: ClientInfo,
+  ): Promise<TokenPairResponseDto> {
+    const opened = await this.mfa.completeSignIn(mfaToken, answer, client);
+    return this.tokenPairs.issue(subjectOf(opened.user), opened);
   }
 
   /**

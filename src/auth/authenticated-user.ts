@@ -5,6 +5,8 @@ export interface AuthenticatedUser {
   /** The token's `email_verified` claim: as it was when the token was issued. */
   emailVerified: boolean;
   sessionId: string;
+  /** The session's assurance level, from the token: `aal2` once a second factor was used. */
+  aal: 'aal1' | 'aal2';
   /** The access token's id, for revoking exactly this token. */
   jti: string;
   /** When the access token expires. */

@@ -11,6 +11,7 @@ import { Clock } from '../common/clock/clock';
 import { OutboxRepository } from '../mail/outbox.repository';
 import { UsersRepository } from '../users/users.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
+import { MfaRepository } from './mfa/mfa.repository';
 import { RevocationCheck } from './revocation/revocation-check';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
@@ -36,6 +37,7 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
     private readonly users: UsersRepository,
     private readonly emailTokens: EmailTokensRepository,
     private readonly outbox: OutboxRepository,
+    private readonly mfa: MfaRepository,
     private readonly revocations: RevocationCheck,
     private readonly clock: Clock,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
@@ -80,6 +82,7 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
       const sessions = await this.sessions.purgeExpired();
       const links = await this.emailTokens.purgeExpired(new Date(now - MAIL_RETENTION_MS));
       const mails = await this.outbox.purgeFinished(new Date(now - MAIL_RETENTION_MS));
+      await this.mfa.purgeChallenges(new Date(now - MAIL_RETENTION_MS));
       await this.revocations.reload();
       return { revokedTokens, sessions, deletedUsers, links, mails };
     } catch (error) {

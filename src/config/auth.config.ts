@@ -34,6 +34,13 @@ export type AuthConfig = JwtKeyConfig & {
   refreshChainKey?: string;
   /** How often expired revocation rows are purged. */
   purgeInterval: number;
+  /**
+   * DATA_ENCRYPTION_KEY, split at commas (the first seals, the others still open); empty when
+   * unset, and the key is then derived from the refresh-chain key (see JwtKeysModule).
+   */
+  dataEncryptionKeys: string[];
+  /** The issuer an authenticator app shows next to the account. */
+  mfaIssuer: string;
 };
 
 export function loadAuthConfig(env: Env): AuthConfig {
@@ -67,6 +74,11 @@ export function loadAuthConfig(env: Env): AuthConfig {
     ),
     refreshChainKey: read.raw('REFRESH_CHAIN_KEY')?.trim(),
     purgeInterval: read.duration('REVOCATION_PURGE_INTERVAL', '1h', 1, DAY),
+    dataEncryptionKeys: (read.raw('DATA_ENCRYPTION_KEY') ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean),
+    mfaIssuer: read.string('MFA_ISSUER', read.string('JWT_ISSUER', 'nest-jwt-auth', 255), 64),
   };
 }
 

@@ -88,4 +88,20 @@ export class SessionResponseDto {
 
   @ApiProperty({ description: 'True for the session making this request', example: true })
   current!: boolean;
+
+  @ApiProperty({
+    description:
+      'Assurance level: `aal1` signed in with the password, `aal2` with a second factor too',
+    enum: ['aal1', 'aal2'],
+    example: 'aal1',
+  })
+  aal!: 'aal1' | 'aal2';
+
+  @ApiProperty({
+    description:
+      'How the session was signed in (RFC 8176): `pwd`, then `otp` for an authenticator code or `mfa` for a recovery code',
+    example: ['pwd'],
+    type: [String],
+  })
+  amr!: string[];
 }

@@ -15,6 +15,7 @@ import { PasswordHasher } from '../passwords/password-hasher.service';
 import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
 import { SessionsService } from '../sessions/sessions.service';
 import { EmailToken, EmailTokenPurpose } from './email-token.entity';
+import { MfaRepository } from '../mfa/mfa.repository';
 import { EmailTokensRepository } from './email-tokens.repository';
 import { mailContent, maskEmail } from './mail-content';
 
@@ -60,6 +61,7 @@ export class EmailFlowsService implements OnModuleInit {
     private readonly failedSignins: FailedSigninLimiter,
     private readonly transactions: Transactions,
     private readonly clock: Clock,
+    private readonly mfaChallenges: MfaRepository,
     @Inject(mailConfig.KEY) private readonly config: ConfigType<typeof mailConfig>,
   ) {}
 
@@ -156,6 +158,9 @@ export class EmailFlowsService implements OnModuleInit {
       await this.sessions.revokeAll(user.id, 'password_reset', tx);
       // An address change asked for before the reset (by whoever knew the old password) dies too.
       await this.tokens.revokeUnspent(user.id, ['reset', 'change'], tx);
+      // The factor stays (a reset proves the mailbox, not the device); second steps in progress,
+      // begun with the old password, end.
+      await this.mfaChallenges.endChallenges(user.id, this.clock.now(), tx);
       await this.enqueue(
         [{ kind: MAIL_KINDS.passwordChanged, recipient: user.email, userId: user.id }],
         tx,

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { AppException } from '../../common/errors/app.exception';
 import type { Transaction } from '../../database/transactions';
+import { UsersRepository } from '../../users/users.repository';
 import { UsersService } from '../../users/users.service';
+import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
 import { PasswordHasher } from './password-hasher.service';
+
+const INVALID_PASSWORD = 'The password is incorrect';
 
 /**
  * The rule that closes the race between a password check and a credential change: every unit of
@@ -14,8 +19,39 @@ import { PasswordHasher } from './password-hasher.service';
 export class Credentials {
   constructor(
     private readonly users: UsersService,
+    private readonly userRows: UsersRepository,
     private readonly passwords: PasswordHasher,
+    private readonly failedChecks: FailedSigninLimiter,
   ) {}
+
+  /**
+   * Checks a signed-in user's current password (403 `invalid_password`): one Argon2
+   * verification, with the same per-account-and-address lock as sign-in. Returns the hash it
+   * verified, which a change then expects to find unchanged (see `lockStillValid`).
+   */
+  async checkCurrent(userId: string, password: string, ip?: string): Promise<string> {
+    const user = await this.failedChecks.guard(`user:${userId}`, ip, async () => {
+      const found = await this.userRows.findByIdWithPassword(userId);
+      const valid = await this.passwords.verify(found?.passwordHash, password);
+      return found && valid ? found : undefined;
+    });
+    if (!user) {
+      throw new AppException('invalid_password', INVALID_PASSWORD);
+    }
+    return user.passwordHash;
+  }
+
+  /** `lockStillValid`, or 403 `invalid_password` when a concurrent change won the race. */
+  async lockUnchanged(
+    userId: string,
+    verifiedHash: string,
+    password: string,
+    tx: Transaction,
+  ): Promise<void> {
+    if (!(await this.lockStillValid(userId, verifiedHash, password, tx))) {
+      throw new AppException('invalid_password', INVALID_PASSWORD);
+    }
+  }
 
   /**
    * Locks the credentials for the rest of `tx`; true while `password`, verified against

@@ -33,13 +33,14 @@ export class FailedSigninLimiter {
 
   /**
    * Runs one password check under the lock: refused while locked; otherwise counted as a failure
-   * unless `check` succeeds (then the record is cleared). When `check` throws (the database failed,
+   * unless `check` succeeds and `settles` agrees (then the record is cleared). When `check` throws (the database failed,
    * not the password) the attempt is taken back, so that an outage never locks an owner out.
    */
   async guard<T>(
     account: string,
     ip: string | undefined,
     check: () => Promise<T | undefined>,
+    settles: (result: T) => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<T | undefined> {
     await this.reserveAttempt(account, ip);
     let result: T | undefined;
@@ -49,7 +50,10 @@ export class FailedSigninLimiter {
       await this.release(account, ip);
       throw error;
     }
-    if (result !== undefined) {
+    // A success that `settles` says is only half of a sign-in (a password before its second
+    // factor) stays counted until the other half succeeds: wrong codes after right passwords add
+    // up, as wrong passwords do.
+    if (result !== undefined && (await settles(result))) {
       await this.recordSuccess(account, ip);
     }
     return result;

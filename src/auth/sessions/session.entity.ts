@@ -98,4 +98,14 @@ export class Session {
   /** Why it ended: `logout`, `reuse_detected`. */
   @Column({ name: 'revoked_reason', type: 'varchar', length: 32, nullable: true })
   revokedReason!: string | null;
+
+  /** How the session was established (NIST SP 800-63B): `aal1` password, `aal2` a second factor. */
+  @Column({ type: 'varchar', length: 8, default: 'aal1' })
+  aal!: AssuranceLevel;
+
+  /** The methods used, RFC 8176 values joined by commas: `pwd`, `pwd,otp`, `pwd,mfa`. */
+  @Column({ type: 'varchar', length: 32, default: 'pwd' })
+  amr!: string;
 }
+
+export type AssuranceLevel = 'aal1' | 'aal2';

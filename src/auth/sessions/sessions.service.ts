@@ -19,8 +19,21 @@ import {
   ParsedRefreshToken,
   successorOf,
 } from '../tokens/refresh-tokens';
-import { Session, SESSION_IP_LENGTH, SESSION_USER_AGENT_LENGTH } from './session.entity';
+import {
+  AssuranceLevel,
+  Session,
+  SESSION_IP_LENGTH,
+  SESSION_USER_AGENT_LENGTH,
+} from './session.entity';
 import { SessionsRepository } from './sessions.repository';
+
+/** How a session was established: its assurance level and authentication methods (RFC 8176). */
+export interface SessionLevel {
+  aal: AssuranceLevel;
+  amr: string[];
+}
+
+const PASSWORD_ONLY: SessionLevel = { aal: 'aal1', amr: ['pwd'] };
 
 export interface SessionWithToken {
   session: Session;
@@ -55,8 +68,16 @@ export class SessionsService {
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
-  /** Opens a session for the user, inside `tx` (whose caller has checked the credentials). */
-  async open(userId: string, client: ClientInfo, tx: Transaction): Promise<SessionWithToken> {
+  /**
+   * Opens a session for the user, inside `tx` (whose caller has checked the credentials), at the
+   * assurance level the sign-in reached: the password alone (`aal1`) unless told otherwise.
+   */
+  async open(
+    userId: string,
+    client: ClientInfo,
+    tx: Transaction,
+    level: SessionLevel = PASSWORD_ONLY,
+  ): Promise<SessionWithToken> {
     const now = this.clock.now();
     const id = randomUUID();
     const chainSeed = newChainSeed();
@@ -77,6 +98,8 @@ export class SessionsService {
       ip: client.ip?.slice(0, SESSION_IP_LENGTH) ?? null,
       revokedAt: null,
       revokedReason: null,
+      aal: level.aal,
+      amr: level.amr.join(','),
       accessExpiresAt: null as Date | null,
     });
     session.accessExpiresAt = this.accessExpiry(session);

@@ -146,6 +146,7 @@ export class JwtStrategy extends PassportStrategy(PassportJwtStrategy, 'jwt') {
       userId: claims.sub,
       email: claims.email,
       emailVerified: claims.email_verified === true,
+      aal: claims.aal === 'aal2' ? 'aal2' : 'aal1',
       sessionId: claims.sid,
       jti: claims.jti,
       expiresAt: new Date(claims.exp * 1000),

@@ -20,6 +20,9 @@ export interface AccessTokenClaims {
   email: string;
   /** Whether the address was verified when the token was issued (absent from older tokens). */
   email_verified?: boolean;
+  /** The session's assurance level and authentication methods (absent from older tokens). */
+  aal?: string;
+  amr?: string[];
   iat: number;
   exp: number;
 }
@@ -73,12 +76,18 @@ export class AccessTokenService {
   /** Signs an access token; `lifetime` (seconds) defaults to the configured one. */
   issue(
     user: TokenSubject,
-    sessionId: string,
+    session: { id: string; aal: string; amr: string },
     lifetime = this.config.accessTtl,
   ): IssuedAccessToken {
     const jti = randomUUID();
     const token = this.jwt.sign(
-      { sid: sessionId, email: user.email, email_verified: user.emailVerified },
+      {
+        sid: session.id,
+        email: user.email,
+        email_verified: user.emailVerified,
+        aal: session.aal,
+        amr: session.amr.split(','),
+      },
       {
         algorithm: this.keys.algorithm,
         privateKey: this.keys.signingKey,

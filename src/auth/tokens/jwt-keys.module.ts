@@ -7,6 +7,7 @@ import {
   DatabaseConfig,
   databaseConfig,
 } from '../../config/configuration';
+import { DataEncryption } from '../../common/crypto/data-encryption';
 import { JwtKeys } from './jwt-keys';
 import { ConfigError } from '../../config/config.error';
 import { checkedSecret, resolveJwtSecrets } from './jwt-secrets';
@@ -56,6 +57,31 @@ export function createJwtKeys(auth: AuthConfig, app: AppConfig, database: Databa
   );
 }
 
+/**
+ * The key that seals secrets at rest: DATA_ENCRYPTION_KEY, or else one derived from the
+ * refresh-chain key (which survives JWT_SECRET rotations, not a change of key pair).
+ */
+export function createDataEncryption(
+  auth: AuthConfig,
+  app: AppConfig,
+  keys: JwtKeys,
+): DataEncryption {
+  if (auth.dataEncryptionKeys.length > 0) {
+    return new DataEncryption(
+      auth.dataEncryptionKeys.map((key) =>
+        checkedSecret('DATA_ENCRYPTION_KEY', key, app.production),
+      ),
+    );
+  }
+  if (app.production) {
+    new Logger('DataEncryption').warn(
+      'DATA_ENCRYPTION_KEY is not set: second-factor secrets are sealed with a key derived from ' +
+        'the JWT keys, and a new key pair would make them unreadable; set DATA_ENCRYPTION_KEY',
+    );
+  }
+  return new DataEncryption([keys.refreshKey.export()]);
+}
+
 @Module({
   providers: [
     {
@@ -63,7 +89,12 @@ export function createJwtKeys(auth: AuthConfig, app: AppConfig, database: Databa
       inject: [authConfig.KEY, appConfig.KEY, databaseConfig.KEY],
       useFactory: createJwtKeys,
     },
+    {
+      provide: DataEncryption,
+      inject: [authConfig.KEY, appConfig.KEY, JwtKeys],
+      useFactory: createDataEncryption,
+    },
   ],
-  exports: [JwtKeys],
+  exports: [JwtKeys, DataEncryption],
 })
 export class JwtKeysModule {}

@@ -14,7 +14,7 @@ export class TokenPairs {
   issue(user: TokenSubject, opened: SessionWithToken): TokenPairResponseDto {
     const access = this.accessTokens.issue(
       user,
-      opened.session.id,
+      opened.session,
       this.sessions.accessTokenLifetime(opened.session),
     );
     return {

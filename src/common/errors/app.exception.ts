@@ -17,6 +17,8 @@ export interface AppExceptionOptions {
   tokenRejected?: boolean;
   /** Extra response headers, e.g. `Allow`. */
   headers?: Record<string, string>;
+  /** Extension members of the problem document (RFC 9457 3.2), e.g. `mfa_token`. */
+  extensions?: Record<string, string>;
 }
 
 /**
@@ -29,6 +31,7 @@ export class AppException extends HttpException {
   readonly errors?: FieldError[];
   readonly tokenRejected: boolean;
   readonly headers: Record<string, string>;
+  readonly extensions?: Record<string, string>;
 
   constructor(code: ErrorCode, detail: string, options: AppExceptionOptions = {}) {
     super(detail, ERROR_CODES[code].status);
@@ -37,6 +40,7 @@ export class AppException extends HttpException {
     this.errors = options.errors;
     this.tokenRejected = options.tokenRejected ?? false;
     this.headers = options.headers ?? {};
+    this.extensions = options.extensions;
   }
 
   /** A 401 for a token that was presented and is not acceptable. */

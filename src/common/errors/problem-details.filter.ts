@@ -75,7 +75,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const instance = (request.url ?? '/').split('?')[0];
     if (exception instanceof AppException) {
       Object.assign(headers, exception.headers);
-      return problem(exception.code, exception.detail, instance, exception.errors);
+      return {
+        ...problem(exception.code, exception.detail, instance, exception.errors),
+        ...exception.extensions,
+      };
     }
     if (exception instanceof NotFoundException) {
       const allowed = this.routes.allowedMethods(request.url ?? '/');

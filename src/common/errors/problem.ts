@@ -12,6 +12,8 @@ export interface ProblemDetails {
   code: ErrorCode;
   instance: string;
   errors?: FieldError[];
+  /** The second step of a sign-in (`mfa_required`). */
+  mfa_token?: string;
 }
 
 export function problem(

@@ -3,6 +3,8 @@ import { PostgresRefreshChainEpochs1795800000000 } from './postgres/179580000000
 import { PostgresNormaliseEmails1795800000001 } from './postgres/1795800000001-normalise-emails';
 import { PostgresEmailFlows1796000000000 } from './postgres/1796000000000-email-flows';
 import { EmailFlows1796000000000 } from './sqlite/1796000000000-email-flows';
+import { SecondFactor1796100000000 } from './sqlite/1796100000000-second-factor';
+import { PostgresSecondFactor1796100000000 } from './postgres/1796100000000-second-factor';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
 import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
 import { RetiredRefreshChain1795669000000 } from './sqlite/1795669000000-retired-refresh-chain';
@@ -21,6 +23,7 @@ export const SQLITE_MIGRATIONS = [
   RefreshChainEpochs1795800000000,
   NormaliseEmails1795800000001,
   EmailFlows1796000000000,
+  SecondFactor1796100000000,
 ];
 
 export const POSTGRES_MIGRATIONS = [
@@ -28,4 +31,5 @@ export const POSTGRES_MIGRATIONS = [
   PostgresRefreshChainEpochs1795800000000,
   PostgresNormaliseEmails1795800000001,
   PostgresEmailFlows1796000000000,
+  PostgresSecondFactor1796100000000,
 ];

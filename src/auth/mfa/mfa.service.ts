@@ -1,0 +1,306 @@
+import { randomInt } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { toString as qrCode } from 'qrcode';
+import { Clock } from '../../common/clock/clock';
+import { DataEncryption } from '../../common/crypto/data-encryption';
+import { AppException } from '../../common/errors/app.exception';
+import { authConfig } from '../../config/configuration';
+import { Transaction, Transactions } from '../../database/transactions';
+import { UsersRepository } from '../../users/users.repository';
+import type { AuthenticatedUser } from '../authenticated-user';
+import type { ClientInfo } from '../decorators/client-info.decorator';
+import { Credentials } from '../passwords/credentials';
+import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
+import { SessionsService, SessionWithToken } from '../sessions/sessions.service';
+import { MfaFactor } from './mfa.entities';
+import { MfaRepository } from './mfa.repository';
+import { newTotpSecret, otpauthUri, stepOf } from './totp';
+
+/** How long an enrolment may wait for its first code. */
+const PENDING_TTL_MS = 10 * 60_000;
+/** How long the second step of a sign-in may take. */
+export const CHALLENGE_TTL_MS = 5 * 60_000;
+export const RECOVERY_CODE_COUNT = 10;
+/** Crockford's base32: 10 characters are 50 bits, and none is mistaken for another. */
+const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const CODE_LENGTH = 10;
+
+export type MfaState = 'off' | 'pending' | 'active';
+
+/** What a recovery code is compared as: upper case, without separators, look-alikes mapped. */
+export function normaliseRecoveryCode(code: string): string {
+  return code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+}
+
+function newRecoveryCode(): string {
+  const chars = Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(32)]);
+  return `${chars.slice(0, 5).join('')}-${chars.slice(5).join('')}`;
+}
+
+const totpContext = (userId: string) => `totp:${userId}`;
+const recoveryContext = (userId: string) => `recovery:${userId}`;
+
+/** How a sign-in's second step was answered. */
+export type SecondStep = { code: string } | { recoveryCode: string };
+
+/**
+ * The TOTP second factor and its recovery codes: enrolment, the second step of sign-in, and the
+ * step-up rule for the routes that change credentials.
+ */
+@Injectable()
+export class MfaService {
+  constructor(
+    private readonly factors: MfaRepository,
+    private readonly users: UsersRepository,
+    private readonly credentials: Credentials,
+    private readonly sessions: SessionsService,
+    private readonly encryption: DataEncryption,
+    private readonly failedSignins: FailedSigninLimiter,
+    private readonly transactions: Transactions,
+    private readonly clock: Clock,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
+  ) {}
+
+  async status(userId: string): Promise<{ totp: MfaState; recoveryCodesLeft: number }> {
+    const factor = await this.factors.findFactor(userId);
+    const totp = this.stateOf(factor);
+    return {
+      totp,
+      recoveryCodesLeft:
+        totp === 'active' ? await this.factors.countUnusedRecoveryCodes(userId) : 0,
+    };
+  }
+
+  async hasActiveFactor(userId: string, tx?: Transaction): Promise<boolean> {
+    return this.stateOf(await this.factors.findFactor(userId, tx)) === 'active';
+  }
+
+  /**
+   * The rule of the routes that change credentials: with an active factor, only a session that
+   * used it (`aal2`) may; 403 `mfa_step_up_required` otherwise.
+   */
+  async requireStepUp(caller: AuthenticatedUser): Promise<void> {
+    if (caller.aal !== 'aal2' && (await this.hasActiveFactor(caller.userId))) {
+      throw new AppException(
+        'mfa_step_up_required',
+        'This needs a session signed in with the second factor: sign in again with a code',
+      );
+    }
+  }
+
+  /** POST /mfa/totp/enroll: a new pending factor, replacing any pending one. */
+  async enroll(
+    caller: AuthenticatedUser,
+    password: string,
+    ip?: string,
+  ): Promise<{ secret: string; otpauthUri: string; qrSvg: string }> {
+    if (await this.hasActiveFactor(caller.userId)) {
+      throw new AppException('mfa_already_enabled', 'A second factor is already enabled');
+    }
+    const verifiedHash = await this.credentials.checkCurrent(caller.userId, password, ip);
+    const secret = newTotpSecret();
+    const now = this.clock.now();
+    await this.transactions.run(async (tx) => {
+      await this.credentials.lockUnchanged(caller.userId, verifiedHash, password, tx);
+      if (await this.hasActiveFactor(caller.userId, tx)) {
+        throw new AppException('mfa_already_enabled', 'A second factor is already enabled');
+      }
+      await this.factors.saveFactor(
+        Object.assign(new MfaFactor(), {
+          userId: caller.userId,
+          status: 'pending',
+          sealedSecret: this.encryption.seal(secret, totpContext(caller.userId)),
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + PENDING_TTL_MS),
+          activatedAt: null,
+          lastStep: null,
+        }),
+        tx,
+      );
+    });
+    const uri = otpauthUri(secret, this.config.mfaIssuer, caller.email);
+    return { secret, otpauthUri: uri, qrSvg: await qrCode(uri, { type: 'svg', margin: 2 }) };
+  }
+
+  /**
+   * POST /mfa/totp/verify: the first code activates the factor and yields the recovery codes;
+   * every other session ends (they were opened without it). Wrong codes count towards the lock
+   * of the account's password checks.
+   */
+  async verify(
+    caller: AuthenticatedUser,
+    code: string,
+    ip?: string,
+  ): Promise<{ recoveryCodes: string[] }> {
+    const pending = await this.pendingFactor(caller.userId);
+    const secret = this.secretOf(pending);
+    const step = await this.failedSignins.guard(`user:${caller.userId}`, ip, () =>
+      Promise.resolve(stepOf(secret, code, this.clock.nowMs())),
+    );
+    if (step === undefined) {
+      throw invalidCode();
+    }
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await this.transactions.run(async (tx) => {
+      await this.users.lockAccount(caller.userId, tx);
+      const now = this.clock.now();
+      if (!(await this.factors.activate(caller.userId, step, now, tx))) {
+        throw notPending();
+      }
+      await this.storeRecoveryCodes(caller.userId, codes, tx);
+      await this.sessions.revokeAll(caller.userId, 'mfa_enabled', tx, caller.sessionId);
+    });
+    return { recoveryCodes: codes };
+  }
+
+  /** POST /mfa/recovery-codes: a new set; the old one is dead. */
+  async regenerateRecoveryCodes(caller: AuthenticatedUser): Promise<{ recoveryCodes: string[] }> {
+    await this.requireStepUp(caller);
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await this.transactions.run(async (tx) => {
+      await this.users.lockAccount(caller.userId, tx);
+      if (!(await this.hasActiveFactor(caller.userId, tx))) {
+        throw new AppException('mfa_not_enabled', 'No second factor is enabled');
+      }
+      await this.storeRecoveryCodes(caller.userId, codes, tx);
+    });
+    return { recoveryCodes: codes };
+  }
+
+  /** DELETE /mfa/totp: the factor (active or pending) and its recovery codes go. */
+  async disable(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
+    await this.requireStepUp(caller);
+    const verifiedHash = await this.credentials.checkCurrent(caller.userId, password, ip);
+    await this.transactions.run(async (tx) => {
+      await this.credentials.lockUnchanged(caller.userId, verifiedHash, password, tx);
+      await this.factors.deleteFactor(caller.userId, tx);
+    });
+  }
+
+  /** At sign-in, inside its transaction: the `mfa_token` to answer with, when a factor is on. */
+  async challengeFor(userId: string, tx: Transaction): Promise<string | undefined> {
+    if (!(await this.hasActiveFactor(userId, tx))) {
+      return undefined;
+    }
+    return this.factors.createChallenge(userId, this.clock.now(), CHALLENGE_TTL_MS, tx);
+  }
+
+  /** A credential change ends the second steps in progress, in `tx`. */
+  endChallenges(userId: string, tx: Transaction): Promise<void> {
+    return this.factors.endChallenges(userId, this.clock.now(), tx);
+  }
+
+  /**
+   * POST /signin/mfa: checks the code (or spends a recovery code), spends the challenge and opens
+   * an `aal2` session, in one transaction. A wrong code counts against the challenge (5 kill it)
+   * and against the account's failed-sign-in lock from this client, as a wrong password does.
+   */
+  async completeSignIn(
+    mfaToken: string,
+    answer: SecondStep,
+    client: ClientInfo,
+  ): Promise<
+    { user: { id: string; email: string; emailVerifiedAt: Date | null } } & SessionWithToken
+  > {
+    const challenge = await this.factors.findOpenChallenge(mfaToken, this.clock.now());
+    const user = challenge && (await this.users.findById(challenge.userId));
+    if (!challenge || !user) {
+      throw tokenInvalid();
+    }
+    const opened = await this.failedSignins.guard(user.email, client.ip, () =>
+      this.transactions.run(async (tx) => {
+        const account = await this.users.lockAccount(user.id, tx);
+        const factor = await this.factors.findFactor(user.id, tx);
+        if (!account || account.deletedAt !== null || this.stateOf(factor) !== 'active') {
+          throw tokenInvalid();
+        }
+        const now = this.clock.now();
+        let amr: string[];
+        if ('code' in answer) {
+          const step = stepOf(this.secretOf(factor!), answer.code, now.getTime());
+          // A code of a step already used (or an earlier one) is a replay: refused as wrong.
+          if (step === undefined || !(await this.factors.acceptStep(user.id, step, tx))) {
+            return undefined;
+          }
+          amr = ['pwd', 'otp'];
+        } else {
+          const hashes = this.encryption.macs(
+            normaliseRecoveryCode(answer.recoveryCode),
+            recoveryContext(user.id),
+          );
+          if (!(await this.factors.spendRecoveryCode(user.id, hashes, now, tx))) {
+            return undefined;
+          }
+          amr = ['pwd', 'mfa'];
+        }
+        if (!(await this.factors.spendChallenge(challenge, now, tx))) {
+          throw tokenInvalid();
+        }
+        const session = await this.sessions.open(user.id, client, tx, { aal: 'aal2', amr });
+        return { ...session, user: account };
+      }),
+    );
+    if (!opened) {
+      await this.factors.countFailure(challenge);
+      throw invalidCode();
+    }
+    return opened;
+  }
+
+  private async pendingFactor(userId: string): Promise<MfaFactor> {
+    const factor = await this.factors.findFactor(userId);
+    if (this.stateOf(factor) !== 'pending') {
+      throw notPending();
+    }
+    return factor!;
+  }
+
+  private stateOf(factor: MfaFactor | null): MfaState {
+    if (!factor) {
+      return 'off';
+    }
+    if (factor.status === 'active') {
+      return 'active';
+    }
+    return factor.expiresAt !== null && factor.expiresAt > this.clock.now() ? 'pending' : 'off';
+  }
+
+  private secretOf(factor: MfaFactor): string {
+    const secret = this.encryption.open(factor.sealedSecret, totpContext(factor.userId));
+    if (secret === undefined) {
+      // Sealed with a key no longer configured (DATA_ENCRYPTION_KEY changed without rotation).
+      throw new Error('Second-factor secret cannot be opened with the configured keys');
+    }
+    return secret;
+  }
+
+  private async storeRecoveryCodes(
+    userId: string,
+    codes: string[],
+    tx: Transaction,
+  ): Promise<void> {
+    const hashes = codes.map(
+      (code) => this.encryption.macs(normaliseRecoveryCode(code), recoveryContext(userId))[0],
+    );
+    await this.factors.replaceRecoveryCodes(userId, hashes, this.clock.now(), tx);
+  }
+}
+
+function invalidCode(): AppException {
+  return new AppException('invalid_code', 'The code is not valid; check the time on your device');
+}
+
+function notPending(): AppException {
+  return new AppException(
+    'mfa_not_pending',
+    'No second factor is waiting to be verified: enrol first (enrolment lasts 10 minutes)',
+  );
+}
+
+function tokenInvalid(): AppException {
+  return new AppException(
+    'mfa_token_invalid',
+    'The mfa_token is unknown, expired, already used or worn out by wrong codes: sign in again',
+  );
+}
