@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decode } from 'jsonwebtoken';
 import fc from 'fast-check';
 import { Secret, TOTP, URI } from 'otpauth';
@@ -478,3 +482,68 @@ async function resetLinkOf(
   expect(links).toHaveLength(1);
   return new URL(links[0]).searchParams.get('token')!;
 }
+
+describe('DATA_ENCRYPTION_KEY rotation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-mfa-keys-'));
+  const oldKey = randomBytes(32).toString('base64url');
+  const newKey = randomBytes(32).toString('base64url');
+  const jwtSecret = randomBytes(48).toString('base64url');
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (keys: string) =>
+    createTestApp({
+      DB_PATH: join(dir, 'auth.sqlite'),
+      JWT_SECRET: jwtSecret,
+      DATA_ENCRYPTION_KEY: keys,
+    });
+
+  const keyIdOf = async (t: TestApp, userId: string) => {
+    const [row] = await sql<{ sealed_secret: string }[]>(
+      t.app.get(DataSource),
+      'SELECT sealed_secret FROM mfa_factors WHERE user_id = ?',
+      [userId],
+    );
+    return row.sealed_secret.split('.')[1];
+  };
+
+  async function signInWithCode(t: TestApp, email: string, code: string): Promise<number> {
+    const first = await t.http.post('/signin').send({ email, password: DEFAULT_PASSWORD });
+    expect(first.body.code).toBe('mfa_required');
+    return (await t.http.post('/signin/mfa').send({ mfa_token: first.body.mfa_token, code }))
+      .status;
+  }
+
+  it('opens secrets under a listed old key, re-seals them at the next sign-in, then needs it no more', async () => {
+    let t = await start(oldKey);
+    const user = await signUp(t.http, uniqueEmail('rotate'));
+    const tokens = await signIn(t.http, user.email);
+    const enrolment = await t.http
+      .post('/mfa/totp/enroll')
+      .set(bearer(tokens.access_token))
+      .send({ password: DEFAULT_PASSWORD })
+      .expect(200);
+    const code = appFor(enrolment.body.otpauthUri);
+    const now = Date.now();
+    await t.http
+      .post('/mfa/totp/verify')
+      .set(bearer(tokens.access_token))
+      .send({ code: code(now - STEP_MS) })
+      .expect(200);
+    const oldId = await keyIdOf(t, user.id);
+    await t.close();
+
+    t = await start(`${newKey},${oldKey}`);
+    expect(await signInWithCode(t, user.email, code(now))).toBe(200);
+    const newId = await keyIdOf(t, user.id);
+    expect(newId).not.toBe(oldId);
+    await t.close();
+
+    t = await start(newKey);
+    try {
+      expect(await signInWithCode(t, user.email, code(now + STEP_MS))).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

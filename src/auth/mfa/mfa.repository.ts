@@ -63,6 +63,12 @@ export class MfaRepository {
     return result.affected === 1;
   }
 
+  async reseal(userId: string, sealedSecret: string, tx: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.update(MfaFactor, { userId }, { sealedSecret }),
+    );
+  }
+
   async deleteFactor(userId: string, tx: Transaction): Promise<void> {
     await this.transactions.write(tx, async (manager) => {
       await manager.delete(MfaFactor, { userId });

@@ -224,6 +224,16 @@ export class MfaService {
             return undefined;
           }
           amr = ['pwd', 'otp'];
+          if (!this.encryption.isCurrent(factor!.sealedSecret)) {
+            // Sealed under a key DATA_ENCRYPTION_KEY has since moved past: re-sealed under the
+            // current one, so that the old key can be dropped once every user has signed in.
+            const secret = this.secretOf(factor!);
+            await this.factors.reseal(
+              user.id,
+              this.encryption.seal(secret, totpContext(user.id)),
+              tx,
+            );
+          }
         } else {
           const hashes = this.encryption.macs(
             normaliseRecoveryCode(answer.recoveryCode),
