@@ -1,3 +1,4 @@
+import { TOTP, URI } from 'otpauth';
 import { bearer, createTestApp, DEFAULT_PASSWORD, signUp, TestApp } from './helpers/test-app';
 
 interface Schema {
@@ -165,5 +166,63 @@ describe('OpenAPI examples against real responses', () => {
       .set(bearer(refresh.body.access_token as string))
       .expect(401);
     expectMatches(documented('/protected', 'get', 401), revoked.body, 'protected 401');
+  });
+
+  it('should match the responses of the email and second-factor flows', async () => {
+    const user = await signUp(t.http);
+    const forgot = await t.http.post('/password/forgot').send({ email: user.email }).expect(202);
+    expectMatches(documented('/password/forgot', 'post', 202), forgot.body, 'forgot');
+    const link = await t.http
+      .post('/password/reset')
+      .send({ token: 'x'.repeat(43), newPassword: 'a-brand-new-passphrase' })
+      .expect(400);
+    expectMatches(documented('/password/reset', 'post', 400), link.body, 'reset 400');
+
+    const first = await t.http
+      .post('/signin')
+      .send({ email: user.email, password: DEFAULT_PASSWORD })
+      .expect(200);
+    const access = bearer(first.body.access_token as string);
+    const resend = await t.http.post('/email/verify/resend').set(access).expect(202);
+    expectMatches(documented('/email/verify/resend', 'post', 202), resend.body, 'resend');
+    const status = await t.http.get('/mfa').set(access).expect(200);
+    expectMatches(documented('/mfa', 'get', 200), status.body, 'mfa');
+    const enrolment = await t.http
+      .post('/mfa/totp/enroll')
+      .set(access)
+      .send({ password: DEFAULT_PASSWORD })
+      .expect(200);
+    expectMatches(documented('/mfa/totp/enroll', 'post', 200), enrolment.body, 'enroll');
+    const totp = URI.parse(enrolment.body.otpauthUri as string) as TOTP;
+    const step = 30_000;
+    const verified = await t.http
+      .post('/mfa/totp/verify')
+      .set(access)
+      .send({ code: totp.generate({ timestamp: Date.now() - step }) })
+      .expect(200);
+    expectMatches(documented('/mfa/totp/verify', 'post', 200), verified.body, 'verify');
+    const stepUp = await t.http.post('/mfa/recovery-codes').set(access).expect(403);
+    expectMatches(documented('/mfa/recovery-codes', 'post', 403), stepUp.body, 'step-up 403');
+
+    const required = await t.http
+      .post('/signin')
+      .send({ email: user.email, password: DEFAULT_PASSWORD })
+      .expect(403);
+    expectMatches(documented('/signin', 'post', 403), required.body, 'signin 403');
+    const second = await t.http
+      .post('/signin/mfa')
+      .send({ mfa_token: required.body.mfa_token, code: totp.generate({ timestamp: Date.now() }) })
+      .expect(200);
+    expectMatches(documented('/signin/mfa', 'post', 200), second.body, 'signin/mfa');
+    const wrongToken = await t.http
+      .post('/signin/mfa')
+      .send({ mfa_token: required.body.mfa_token, code: '000000' })
+      .expect(401);
+    expectMatches(documented('/signin/mfa', 'post', 401), wrongToken.body, 'signin/mfa 401');
+    const codes = await t.http
+      .post('/mfa/recovery-codes')
+      .set(bearer(second.body.access_token as string))
+      .expect(200);
+    expectMatches(documented('/mfa/recovery-codes', 'post', 200), codes.body, 'recovery codes');
   });
 });

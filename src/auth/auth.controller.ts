@@ -68,6 +68,7 @@ export class AuthController {
   @ApiProblemResponses({
     400: undefined,
     401: 'Wrong email or password (`invalid_credentials`), one answer for both',
+    403: 'The password is right and the account has a second factor: the body carries `mfa_token` for POST /signin/mfa (`mfa_required`); or the address is not verified yet with `EMAIL_VERIFICATION=required` (`email_not_verified`)',
     429: 'Too many requests from this client, or too many failed sign-ins for this account from it (`rate_limited`, with `Retry-After`)',
     413: undefined,
     415: undefined,

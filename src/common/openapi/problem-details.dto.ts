@@ -54,4 +54,11 @@ export class ProblemDetailsDto {
     type: [FieldErrorDto],
   })
   errors?: FieldErrorDto[];
+
+  @ApiPropertyOptional({
+    description:
+      'With `mfa_required` only: the opaque token of the second step, for POST /signin/mfa (single use, 5 minutes)',
+    example: 'mV0tQk2c1b8yJ3oZbU9rS4xW7eP5aL6nH2dF8gK1jQ0',
+  })
+  mfa_token?: string;
 }
