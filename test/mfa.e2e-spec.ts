@@ -270,6 +270,39 @@ describe('second factor (TOTP)', () => {
     expect(locked.body.code).toBe('rate_limited');
   });
 
+  it('leaves nothing counted on the account-wide ceiling after two-step sign-ins, and counts them', async () => {
+    await t.close();
+    t = await createTestApp({ RATE_LIMIT_ACCOUNT_FAILURES: '3' });
+    clock = fakeClockOf(t, Math.floor(Date.now() / STEP_MS) * STEP_MS + 15_000);
+    const user = await enrolled();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(STEP_S);
+      await t.http
+        .post('/signin/mfa')
+        .send({ mfa_token: await mfaToken(user.email), code: user.code(clock.nowMs()) })
+        .expect(200);
+    }
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^auth_signin_second_steps_total\{outcome="success"\} 5$/m);
+    expect(metrics.text).toMatch(/^auth_signins_total\{outcome="mfa_required"\} 5$/m);
+  });
+
+  it('lets at most 5 concurrent attempts through with one mfa_token', async () => {
+    const user = await enrolled();
+    const token = await mfaToken(user.email);
+    const wrong = user.code(clock.nowMs() + 10 * STEP_MS);
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        t.http.post('/signin/mfa').send({ mfa_token: token, code: wrong }),
+      ),
+    );
+    const counts = statuses.reduce<Record<number, number>>((all, { status }) => {
+      all[status] = (all[status] ?? 0) + 1;
+      return all;
+    }, {});
+    expect(counts).toEqual({ 400: 5, 401: 3 });
+  });
+
   it('signs in once with each recovery code, and a new set kills the old', async () => {
     const user = await enrolled();
     const [first, second] = user.recoveryCodes;
@@ -339,6 +372,19 @@ describe('second factor (TOTP)', () => {
       .post('/signin/mfa')
       .send({ mfa_token: await mfaToken(user.email), code: user.code(clock.nowMs()) })
       .expect(200);
+    // A password change from an aal2 session continues at its level.
+    const changed = await t.http
+      .post('/password')
+      .set(bearer(aal2.body.access_token))
+      .send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'another-long-passphrase' })
+      .expect(200);
+    expect(claims(changed.body.access_token)).toMatchObject({ aal: 'aal2', amr: ['pwd', 'otp'] });
+    await t.http
+      .post('/password')
+      .set(bearer(changed.body.access_token))
+      .send({ currentPassword: 'another-long-passphrase', newPassword: DEFAULT_PASSWORD })
+      .expect(200)
+      .then((response) => (aal2.body.access_token = response.body.access_token));
     const wrong = await t.http
       .delete('/mfa/totp')
       .set(bearer(aal2.body.access_token))
@@ -513,6 +559,36 @@ describe('DATA_ENCRYPTION_KEY rotation', () => {
     return (await t.http.post('/signin/mfa').send({ mfa_token: first.body.mfa_token, code }))
       .status;
   }
+
+  it('still opens secrets sealed before DATA_ENCRYPTION_KEY was first set', async () => {
+    const derivedDir = mkdtempSync(join(tmpdir(), 'auth-mfa-derived-'));
+    const env = { DB_PATH: join(derivedDir, 'auth.sqlite'), JWT_SECRET: jwtSecret };
+    let t = await createTestApp({ ...env, DATA_ENCRYPTION_KEY: '' });
+    try {
+      const user = await signUp(t.http, uniqueEmail('derived'));
+      const tokens = await signIn(t.http, user.email);
+      const enrolment = await t.http
+        .post('/mfa/totp/enroll')
+        .set(bearer(tokens.access_token))
+        .send({ password: DEFAULT_PASSWORD })
+        .expect(200);
+      const code = appFor(enrolment.body.otpauthUri);
+      const now = Date.now();
+      await t.http
+        .post('/mfa/totp/verify')
+        .set(bearer(tokens.access_token))
+        .send({ code: code(now - STEP_MS) })
+        .expect(200);
+      const before = await keyIdOf(t, user.id);
+      await t.close();
+      t = await createTestApp({ ...env, DATA_ENCRYPTION_KEY: newKey });
+      expect(await signInWithCode(t, user.email, code(now))).toBe(200);
+      expect(await keyIdOf(t, user.id)).not.toBe(before);
+    } finally {
+      await t.close();
+      rmSync(derivedDir, { recursive: true, force: true });
+    }
+  });
 
   it('opens secrets under a listed old key, re-seals them at the next sign-in, then needs it no more', async () => {
     let t = await start(oldKey);

@@ -120,7 +120,9 @@ export class AccountService {
       await this.emailFlows.passwordChanged(caller.userId, tx);
       await this.mfa.endChallenges(caller.userId, tx);
       const user = await this.userRows.lockAccount(caller.userId, tx);
-      return { session: await this.sessions.open(caller.userId, client, tx), user: user! };
+      // The new session continues the caller's, at the level the caller signed in with.
+      const level = { aal: caller.aal, amr: caller.amr };
+      return { session: await this.sessions.open(caller.userId, client, tx, level), user: user! };
     });
     return {
       message: 'Password has been changed; every session has been ended and this new one opened',

@@ -7,6 +7,8 @@ export interface AuthenticatedUser {
   sessionId: string;
   /** The session's assurance level, from the token: `aal2` once a second factor was used. */
   aal: 'aal1' | 'aal2';
+  /** The methods the session was signed in with (RFC 8176), from the token. */
+  amr: string[];
   /** The access token's id, for revoking exactly this token. */
   jti: string;
   /** When the access token expires. */

@@ -4,8 +4,9 @@ import { clusterMetrics, inClusterWorker, joinClusterMetrics } from './cluster-m
 import { RequestMetrics } from './request-metrics';
 
 /** The routes whose attempts are also counted by outcome, and their counters. */
-const ATTEMPT_COUNTERS: Record<string, 'signins' | 'refreshes' | undefined> = {
+const ATTEMPT_COUNTERS: Record<string, 'signins' | 'secondSteps' | 'refreshes' | undefined> = {
   '/signin': 'signins',
+  '/signin/mfa': 'secondSteps',
   '/refresh': 'refreshes',
 };
 
@@ -27,6 +28,13 @@ export class MetricsService {
   private readonly signins = new Counter({
     name: 'auth_signins_total',
     help: 'Sign-in attempts by outcome: success, or the error code returned',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly secondSteps = new Counter({
+    name: 'auth_signin_second_steps_total',
+    help: 'Second steps of sign-in (POST /signin/mfa) by outcome: success, or the error code returned; the first step counts in auth_signins_total as mfa_required',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

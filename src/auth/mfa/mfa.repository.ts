@@ -5,7 +5,7 @@ import { In, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { Transaction, Transactions } from '../../database/transactions';
 import { MfaChallenge, MfaFactor, RecoveryCode } from './mfa.entities';
 
-/** Wrong codes an `mfa_token` survives; the next one kills it. */
+/** Attempts one `mfa_token` allows: five wrong codes kill it. */
 export const MAX_CHALLENGE_FAILURES = 5;
 const CHALLENGE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -155,33 +155,35 @@ export class MfaRepository {
       : null;
   }
 
-  /** Spends the challenge in `tx`, if it is still open; of two concurrent spends one wins. */
-  async spendChallenge(challenge: MfaChallenge, now: Date, tx: Transaction): Promise<boolean> {
-    const result = await this.transactions.write(tx, (manager) =>
-      manager.update(
-        MfaChallenge,
-        {
-          id: challenge.id,
-          usedAt: IsNull(),
-          expiresAt: MoreThan(now),
-          failures: LessThan(MAX_CHALLENGE_FAILURES),
-        },
-        { usedAt: now },
-      ),
-    );
-    return result.affected === 1;
-  }
-
-  /** Counts a wrong code against the challenge, atomically. */
-  async countFailure(challenge: MfaChallenge): Promise<void> {
-    await this.transactions.write(undefined, (manager) =>
+  /**
+   * Counts an attempt at the challenge before its code is checked, atomically: of any number of
+   * attempts, concurrent or not, at most MAX_CHALLENGE_FAILURES get through, so at most that many
+   * wrong codes are ever tried with one token. False when the challenge is spent, expired or
+   * worn out.
+   */
+  async reserveAttempt(challenge: MfaChallenge, now: Date): Promise<boolean> {
+    const result = await this.transactions.write(undefined, (manager) =>
       manager
         .createQueryBuilder()
         .update(MfaChallenge)
         .set({ failures: () => 'failures + 1' })
-        .where('id = :id AND used_at IS NULL', { id: challenge.id })
+        .where('id = :id AND used_at IS NULL AND expires_at > :now', { id: challenge.id, now })
+        .andWhere('failures < :max', { max: MAX_CHALLENGE_FAILURES })
         .execute(),
     );
+    return result.affected === 1;
+  }
+
+  /** Spends the challenge in `tx`, if it is still unspent; of two concurrent spends one wins. */
+  async spendChallenge(challenge: MfaChallenge, now: Date, tx: Transaction): Promise<boolean> {
+    const result = await this.transactions.write(tx, (manager) =>
+      manager.update(
+        MfaChallenge,
+        { id: challenge.id, usedAt: IsNull(), expiresAt: MoreThan(now) },
+        { usedAt: now },
+      ),
+    );
+    return result.affected === 1;
   }
 
   /** Ends every open challenge of the user: a credential change takes them back. */

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { toString as qrCode } from 'qrcode';
 import { Clock } from '../../common/clock/clock';
@@ -13,7 +13,7 @@ import type { ClientInfo } from '../decorators/client-info.decorator';
 import { Credentials } from '../passwords/credentials';
 import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
 import { SessionsService, SessionWithToken } from '../sessions/sessions.service';
-import { MfaFactor } from './mfa.entities';
+import { MfaChallenge, MfaFactor } from './mfa.entities';
 import { MfaRepository } from './mfa.repository';
 import { newTotpSecret, otpauthUri, stepOf } from './totp';
 
@@ -50,6 +50,8 @@ export type SecondStep = { code: string } | { recoveryCode: string };
  */
 @Injectable()
 export class MfaService {
+  private readonly logger = new Logger('Mfa');
+
   constructor(
     private readonly factors: MfaRepository,
     private readonly users: UsersRepository,
@@ -208,54 +210,71 @@ export class MfaService {
     if (!challenge || !user) {
       throw tokenInvalid();
     }
-    const opened = await this.failedSignins.guard(user.email, client.ip, () =>
-      this.transactions.run(async (tx) => {
-        const account = await this.users.lockAccount(user.id, tx);
-        const factor = await this.factors.findFactor(user.id, tx);
-        if (!account || account.deletedAt !== null || this.stateOf(factor) !== 'active') {
-          throw tokenInvalid();
-        }
-        const now = this.clock.now();
-        let amr: string[];
-        if ('code' in answer) {
-          const step = stepOf(this.secretOf(factor!), answer.code, now.getTime());
-          // A code of a step already used (or an earlier one) is a replay: refused as wrong.
-          if (step === undefined || !(await this.factors.acceptStep(user.id, step, tx))) {
-            return undefined;
-          }
-          amr = ['pwd', 'otp'];
-          if (!this.encryption.isCurrent(factor!.sealedSecret)) {
-            // Sealed under a key DATA_ENCRYPTION_KEY has since moved past: re-sealed under the
-            // current one, so that the old key can be dropped once every user has signed in.
-            const secret = this.secretOf(factor!);
-            await this.factors.reseal(
-              user.id,
-              this.encryption.seal(secret, totpContext(user.id)),
-              tx,
-            );
-          }
-        } else {
-          const hashes = this.encryption.macs(
-            normaliseRecoveryCode(answer.recoveryCode),
-            recoveryContext(user.id),
-          );
-          if (!(await this.factors.spendRecoveryCode(user.id, hashes, now, tx))) {
-            return undefined;
-          }
-          amr = ['pwd', 'mfa'];
-        }
-        if (!(await this.factors.spendChallenge(challenge, now, tx))) {
-          throw tokenInvalid();
-        }
-        const session = await this.sessions.open(user.id, client, tx, { aal: 'aal2', amr });
-        return { ...session, user: account };
-      }),
-    );
+    const opened = await this.failedSignins.guard(user.email, client.ip, async () => {
+      if (!(await this.factors.reserveAttempt(challenge, this.clock.now()))) {
+        throw tokenInvalid();
+      }
+      return this.secondStep(challenge, user, answer, client);
+    });
     if (!opened) {
-      await this.factors.countFailure(challenge);
       throw invalidCode();
     }
+    // The password step stays counted on the account-wide ceiling until this one succeeds.
+    await this.failedSignins.settleAccount(user.email);
     return opened;
+  }
+
+  /** The checks and writes of a second step, in one transaction; undefined for a wrong code. */
+  private secondStep(
+    challenge: MfaChallenge,
+    user: { id: string },
+    answer: SecondStep,
+    client: ClientInfo,
+  ): Promise<
+    | ({ user: { id: string; email: string; emailVerifiedAt: Date | null } } & SessionWithToken)
+    | undefined
+  > {
+    return this.transactions.run(async (tx) => {
+      const account = await this.users.lockAccount(user.id, tx);
+      const factor = await this.factors.findFactor(user.id, tx);
+      if (!account || account.deletedAt !== null || this.stateOf(factor) !== 'active') {
+        throw tokenInvalid();
+      }
+      const now = this.clock.now();
+      let amr: string[];
+      if ('code' in answer) {
+        const step = stepOf(this.secretOf(factor!), answer.code, now.getTime());
+        // A code of a step already used (or an earlier one) is a replay: refused as wrong.
+        if (step === undefined || !(await this.factors.acceptStep(user.id, step, tx))) {
+          return undefined;
+        }
+        amr = ['pwd', 'otp'];
+        if (!this.encryption.isCurrent(factor!.sealedSecret)) {
+          // Sealed under a key DATA_ENCRYPTION_KEY has since moved past: re-sealed under the
+          // current one, so that the old key can be dropped once every user has signed in.
+          const secret = this.secretOf(factor!);
+          await this.factors.reseal(
+            user.id,
+            this.encryption.seal(secret, totpContext(user.id)),
+            tx,
+          );
+        }
+      } else {
+        const hashes = this.encryption.macs(
+          normaliseRecoveryCode(answer.recoveryCode),
+          recoveryContext(user.id),
+        );
+        if (!(await this.factors.spendRecoveryCode(user.id, hashes, now, tx))) {
+          return undefined;
+        }
+        amr = ['pwd', 'mfa'];
+      }
+      if (!(await this.factors.spendChallenge(challenge, now, tx))) {
+        throw tokenInvalid();
+      }
+      const session = await this.sessions.open(user.id, client, tx, { aal: 'aal2', amr });
+      return { ...session, user: account };
+    });
   }
 
   private async pendingFactor(userId: string): Promise<MfaFactor> {
@@ -279,7 +298,12 @@ export class MfaService {
   private secretOf(factor: MfaFactor): string {
     const secret = this.encryption.open(factor.sealedSecret, totpContext(factor.userId));
     if (secret === undefined) {
-      // Sealed with a key no longer configured (DATA_ENCRYPTION_KEY changed without rotation).
+      // Sealed with a key no longer configured: DATA_ENCRYPTION_KEY lost the key it was sealed
+      // with. Nothing the user can do fixes that; the operator must list the old key again.
+      this.logger.error(
+        'A second-factor secret cannot be opened with any configured key: list the key it was ' +
+          'sealed with in DATA_ENCRYPTION_KEY again (see docs/mfa.md, "Rotating the key")',
+      );
       throw new Error('Second-factor secret cannot be opened with the configured keys');
     }
     return secret;

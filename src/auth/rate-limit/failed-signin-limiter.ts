@@ -114,6 +114,17 @@ export class FailedSigninLimiter {
   }
 
   /**
+   * Takes one more attempt off the account-wide ceiling: a sign-in in two steps reserved one for
+   * its password (left counted, see `guard`'s `settles`) and one for its code, and its success
+   * takes back only the second.
+   */
+  async settleAccount(account: string): Promise<void> {
+    if (this.config.enabled) {
+      await this.releaseAccount(account);
+    }
+  }
+
+  /**
    * Lifts the account's locks after its owner proved who they are another way (a password reset):
    * the ceiling over all addresses, and the lock of the address the proof came from. Locks other
    * addresses earned stay: those are the guessers'.

@@ -6,7 +6,8 @@ import { UNAVAILABLE_RETRY_AFTER } from '../../common/errors/retry-after';
 import { clientKey } from './client-key';
 
 /**
- * `password`: the routes that check the current password (POST /password, DELETE /me);
+ * `password`: the routes that check the current password (POST /password, DELETE /me,
+ * POST /email/change, and the second-factor enrolment and removal);
  * `email`: those that write a mail; `link`: those that spend a link from one.
  */
 export type RateLimitedRoute = 'signup' | 'signin' | 'refresh' | 'password' | 'email' | 'link';

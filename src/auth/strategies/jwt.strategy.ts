@@ -147,6 +147,7 @@ export class JwtStrategy extends PassportStrategy(PassportJwtStrategy, 'jwt') {
       email: claims.email,
       emailVerified: claims.email_verified === true,
       aal: claims.aal === 'aal2' ? 'aal2' : 'aal1',
+      amr: Array.isArray(claims.amr) ? claims.amr.filter((m) => typeof m === 'string') : ['pwd'],
       sessionId: claims.sid,
       jti: claims.jti,
       expiresAt: new Date(claims.exp * 1000),

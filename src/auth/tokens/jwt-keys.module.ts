@@ -66,20 +66,25 @@ export function createDataEncryption(
   app: AppConfig,
   keys: JwtKeys,
 ): DataEncryption {
+  const derived = keys.refreshKey.export();
   if (auth.dataEncryptionKeys.length > 0) {
-    return new DataEncryption(
-      auth.dataEncryptionKeys.map((key) =>
+    // The derived key stays last, for opening only: secrets sealed before DATA_ENCRYPTION_KEY
+    // was set still open, and are re-sealed under it at their next use.
+    return new DataEncryption([
+      ...auth.dataEncryptionKeys.map((key) =>
         checkedSecret('DATA_ENCRYPTION_KEY', key, app.production),
       ),
-    );
+      derived,
+    ]);
   }
   if (app.production) {
     new Logger('DataEncryption').warn(
       'DATA_ENCRYPTION_KEY is not set: second-factor secrets are sealed with a key derived from ' +
-        'the JWT keys, and a new key pair would make them unreadable; set DATA_ENCRYPTION_KEY',
+        'REFRESH_CHAIN_KEY, or else from the JWT signing key, and replacing that key would make ' +
+        'them unreadable; set DATA_ENCRYPTION_KEY',
     );
   }
-  return new DataEncryption([keys.refreshKey.export()]);
+  return new DataEncryption([derived]);
 }
 
 @Module({
