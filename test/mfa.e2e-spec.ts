@@ -426,6 +426,75 @@ describe('second factor (TOTP)', () => {
       .expect(200);
   });
 
+  it('keeps the lock on wrong codes through a password reset', async () => {
+    const user = await enrolled();
+    const wrong = user.code(clock.nowMs() + 10 * STEP_MS);
+    // The right password, then wrong codes, until the account's lock from this client holds.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const first = await t.http
+        .post('/signin')
+        .send({ email: user.email, password: DEFAULT_PASSWORD });
+      if (first.status === 429) {
+        break;
+      }
+      await t.http.post('/signin/mfa').send({ mfa_token: first.body.mfa_token, code: wrong });
+    }
+    await t.http
+      .post('/signin')
+      .send({ email: user.email, password: DEFAULT_PASSWORD })
+      .expect(429);
+    const link = await resetLinkOf(t, user.email, async () => {
+      await t.http.post('/password/forgot').send({ email: user.email }).expect(202);
+    });
+    await t.http
+      .post('/password/reset')
+      .send({ token: link, newPassword: 'a-brand-new-passphrase' })
+      .expect(200);
+    const still = await t.http
+      .post('/signin')
+      .send({ email: user.email, password: 'a-brand-new-passphrase' })
+      .expect(429);
+    expect(still.body.code).toBe('rate_limited');
+  });
+
+  it('activates only the secret whose code was checked, and treats null as absent', async () => {
+    const user = await signUp(t.http, uniqueEmail('twice'));
+    const tokens = await signIn(t.http, user.email);
+    const enrol = () =>
+      t.http
+        .post('/mfa/totp/enroll')
+        .set(bearer(tokens.access_token))
+        .send({ password: DEFAULT_PASSWORD })
+        .expect(200);
+    const first = appFor((await enrol()).body.otpauthUri);
+    const second = appFor((await enrol()).body.otpauthUri);
+    const stale = await t.http
+      .post('/mfa/totp/verify')
+      .set(bearer(tokens.access_token))
+      .send({ code: first(clock.nowMs()) })
+      .expect(400);
+    expect(stale.body.code).toBe('invalid_code');
+    await t.http
+      .post('/mfa/totp/verify')
+      .set(bearer(tokens.access_token))
+      .send({ code: second(clock.nowMs()) })
+      .expect(200);
+    const token = await mfaToken(user.email);
+    for (const body of [
+      { mfa_token: token, recovery_code: null },
+      { mfa_token: token, code: null },
+      { mfa_token: token, code: null, recovery_code: null },
+    ]) {
+      const response = await t.http.post('/signin/mfa').send(body).expect(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    clock.advance(STEP_S);
+    await t.http
+      .post('/signin/mfa')
+      .send({ mfa_token: token, code: second(clock.nowMs()), recovery_code: null })
+      .expect(200);
+  });
+
   it('keeps the secret sealed in the table', async () => {
     const user = await enrolled();
     const db = t.app.get(DataSource);

@@ -115,6 +115,10 @@ export class AccountService {
     const newHash = await this.passwords.hash(newPassword);
     const opened = await this.transactions.run(async (tx) => {
       await this.lockStillValid(caller.userId, verifiedHash, currentPassword, tx);
+      await this.mfa.requireStepUp(caller, tx);
+      // The caller's session must still be open: one ended meanwhile (a factor enabled, a logout)
+      // cannot hand its successor a new one.
+      await this.sessions.lockActive(caller.sessionId, tx);
       await this.userRows.updatePasswordHash(caller.userId, newHash, tx);
       await this.sessions.revokeAll(caller.userId, 'password_changed', tx);
       await this.emailFlows.passwordChanged(caller.userId, tx);
@@ -136,6 +140,7 @@ export class AccountService {
     const verifiedHash = await this.checkPassword(caller.userId, password, ip);
     await this.transactions.run(async (tx) => {
       await this.lockStillValid(caller.userId, verifiedHash, password, tx);
+      await this.mfa.requireStepUp(caller, tx);
       await this.users.markDeleted(caller.userId, tx);
       await this.revokedTokens.revoke(this.callerToken(caller), 'logout', tx);
       await this.sessions.revokeAll(caller.userId, 'account_deleted', tx);
@@ -164,6 +169,7 @@ export class AccountService {
     }
     await this.transactions.run(async (tx) => {
       await this.lockStillValid(caller.userId, verifiedHash, password, tx);
+      await this.mfa.requireStepUp(caller, tx);
       await this.emailFlows.enqueue(
         this.emailFlows.changeMails(user, newEmail, caller.sessionId),
         tx,

@@ -3,6 +3,8 @@ import { ConfigError } from './config.error';
 import { Env, EnvReader } from './env-reader';
 
 const DAY = 86400;
+/** Authenticator apps show the issuer in a line of their own: longer ones are cut off there. */
+const MFA_ISSUER_LENGTH = 64;
 
 export type JwtAlgorithm = 'HS256' | 'ES256' | 'RS256';
 
@@ -78,7 +80,11 @@ export function loadAuthConfig(env: Env): AuthConfig {
       .split(',')
       .map((key) => key.trim())
       .filter(Boolean),
-    mfaIssuer: read.string('MFA_ISSUER', read.string('JWT_ISSUER', 'nest-jwt-auth', 255), 64),
+    mfaIssuer: read.string(
+      'MFA_ISSUER',
+      read.string('JWT_ISSUER', 'nest-jwt-auth', 255).slice(0, MFA_ISSUER_LENGTH),
+      MFA_ISSUER_LENGTH,
+    ),
   };
 }
 

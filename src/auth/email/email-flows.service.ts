@@ -168,6 +168,11 @@ export class EmailFlowsService implements OnModuleInit {
       return { email: user.email, userId: user.id };
     });
     this.sent();
+    if (await this.mfaChallenges.findFactor(userId).then((factor) => factor?.status === 'active')) {
+      // With a second factor the lock also counts wrong codes, and the mailbox is not the phone:
+      // a reset must not give whoever holds the mailbox a fresh budget of guesses.
+      return;
+    }
     // Sign-in counts failures by address, the password checks of /password and /me by user id.
     // The reset is done: a lock that cannot be lifted now (Redis away) ends on its own.
     await this.failedSignins

@@ -63,11 +63,13 @@ export class MfaController {
     @Body() dto: SecondFactorSignInDto,
     @Client() client: ClientInfo,
   ): Promise<TokenPairResponseDto> {
-    if ((dto.code === undefined) === (dto.recovery_code === undefined)) {
+    // Null counts as absent, as the validators' @IsOptional has it.
+    const code = dto.code ?? undefined;
+    const recoveryCode = dto.recovery_code ?? undefined;
+    if ((code === undefined) === (recoveryCode === undefined)) {
       throw new AppException('validation_failed', 'Send either code or recovery_code');
     }
-    const answer =
-      dto.code !== undefined ? { code: dto.code } : { recoveryCode: dto.recovery_code! };
+    const answer = code !== undefined ? { code } : { recoveryCode: recoveryCode! };
     return this.auth.signInWithSecondFactor(dto.mfa_token, answer, client);
   }
 

@@ -33,12 +33,20 @@ export class MfaRepository {
     });
   }
 
-  /** Activates the pending factor with its first step; false when it is no longer pending. */
-  async activate(userId: string, step: number, now: Date, tx: Transaction): Promise<boolean> {
+  /**
+   * Activates the pending factor whose code was checked, with its first step; false when it is no
+   * longer pending, or an enrolment since replaced it with another secret.
+   */
+  async activate(checked: MfaFactor, step: number, now: Date, tx: Transaction): Promise<boolean> {
     const result = await this.transactions.write(tx, (manager) =>
       manager.update(
         MfaFactor,
-        { userId, status: 'pending', expiresAt: MoreThan(now) },
+        {
+          userId: checked.userId,
+          sealedSecret: checked.sealedSecret,
+          status: 'pending',
+          expiresAt: MoreThan(now),
+        },
         { status: 'active', activatedAt: now, expiresAt: null, lastStep: step },
       ),
     );

@@ -80,10 +80,11 @@ export class MfaService {
 
   /**
    * The rule of the routes that change credentials: with an active factor, only a session that
-   * used it (`aal2`) may; 403 `mfa_step_up_required` otherwise.
+   * used it (`aal2`) may; 403 `mfa_step_up_required` otherwise. Checked before the work, and again
+   * inside the change's transaction with the account locked: a factor activated meanwhile counts.
    */
-  async requireStepUp(caller: AuthenticatedUser): Promise<void> {
-    if (caller.aal !== 'aal2' && (await this.hasActiveFactor(caller.userId))) {
+  async requireStepUp(caller: AuthenticatedUser, tx?: Transaction): Promise<void> {
+    if (caller.aal !== 'aal2' && (await this.hasActiveFactor(caller.userId, tx))) {
       throw new AppException(
         'mfa_step_up_required',
         'This needs a session signed in with the second factor: sign in again with a code',
@@ -147,7 +148,7 @@ export class MfaService {
     await this.transactions.run(async (tx) => {
       await this.users.lockAccount(caller.userId, tx);
       const now = this.clock.now();
-      if (!(await this.factors.activate(caller.userId, step, now, tx))) {
+      if (!(await this.factors.activate(pending, step, now, tx))) {
         throw notPending();
       }
       await this.storeRecoveryCodes(caller.userId, codes, tx);
@@ -176,6 +177,7 @@ export class MfaService {
     const verifiedHash = await this.credentials.checkCurrent(caller.userId, password, ip);
     await this.transactions.run(async (tx) => {
       await this.credentials.lockUnchanged(caller.userId, verifiedHash, password, tx);
+      await this.requireStepUp(caller, tx);
       await this.factors.deleteFactor(caller.userId, tx);
     });
   }

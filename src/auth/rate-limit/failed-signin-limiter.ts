@@ -44,16 +44,18 @@ export class FailedSigninLimiter {
   ): Promise<T | undefined> {
     await this.reserveAttempt(account, ip);
     let result: T | undefined;
+    let settled = false;
     try {
       result = await check();
+      // A success that `settles` says is only half of a sign-in (a password before its second
+      // factor) stays counted until the other half succeeds: wrong codes after right passwords
+      // add up, as wrong passwords do.
+      settled = result !== undefined && (await settles(result));
     } catch (error) {
       await this.release(account, ip);
       throw error;
     }
-    // A success that `settles` says is only half of a sign-in (a password before its second
-    // factor) stays counted until the other half succeeds: wrong codes after right passwords add
-    // up, as wrong passwords do.
-    if (result !== undefined && (await settles(result))) {
+    if (settled) {
       await this.recordSuccess(account, ip);
     }
     return result;
