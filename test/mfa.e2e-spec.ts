@@ -292,7 +292,7 @@ describe('second factor (TOTP)', () => {
     const token = await mfaToken(user.email);
     const wrong = user.code(clock.nowMs() + 10 * STEP_MS);
     const statuses = await Promise.all(
-      Array.from({ length: 8 }, () =>
+      Array.from({ length: 7 }, () =>
         t.http.post('/signin/mfa').send({ mfa_token: token, code: wrong }),
       ),
     );
@@ -300,7 +300,11 @@ describe('second factor (TOTP)', () => {
       all[status] = (all[status] ?? 0) + 1;
       return all;
     }, {});
-    expect(counts).toEqual({ 400: 5, 401: 3 });
+    // Exactly five codes are tried; the rest find the token worn out (or, should the sign-in lock
+    // of the account fill up first, the lock).
+    expect(counts[400]).toBe(5);
+    expect(counts[200]).toBeUndefined();
+    expect((counts[401] ?? 0) + (counts[429] ?? 0)).toBe(2);
   });
 
   it('signs in once with each recovery code, and a new set kills the old', async () => {
