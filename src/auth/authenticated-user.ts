@@ -9,6 +9,8 @@ export interface AuthenticatedUser {
   aal: 'aal1' | 'aal2';
   /** The methods the session was signed in with (RFC 8176), from the token. */
   amr: string[];
+  /** The user's roles, from the token (as of its issue: a change shows at the next refresh). */
+  roles: string[];
   /** The access token's id, for revoking exactly this token. */
   jti: string;
   /** When the access token expires. */

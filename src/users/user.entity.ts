@@ -16,6 +16,13 @@ export class User {
   @Column({ name: 'created_at' })
   createdAt!: Date;
 
+  /**
+   * The user's roles, comma-separated, none by default; access tokens carry them as `roles`.
+   * Read through `rolesOf`.
+   */
+  @Column({ type: 'varchar', length: 255, default: '' })
+  roles!: string;
+
   /** When the owner proved they receive mail at `email`; null until then, and after a change. */
   @Column({ name: 'email_verified_at', nullable: true, type: Date })
   emailVerifiedAt!: Date | null;
@@ -27,3 +34,7 @@ export class User {
   @DeleteDateColumn({ name: 'deleted_at', nullable: true })
   deletedAt!: Date | null;
 }
+
+/** The roles of a `users` row, as a list. */
+export const rolesOf = (user: Pick<User, 'roles'>): string[] =>
+  user.roles ? user.roles.split(',').filter(Boolean) : [];

@@ -22,6 +22,7 @@ export class UsersService {
       passwordHash,
       createdAt: this.clock.now(),
       emailVerifiedAt: null,
+      roles: '',
       deletedAt: null,
     });
     if (!(await this.users.insert(user, tx))) {

@@ -7,6 +7,7 @@ import { DataEncryption } from '../../common/crypto/data-encryption';
 import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
 import { Transaction, Transactions } from '../../database/transactions';
+import { User } from '../../users/user.entity';
 import { UsersRepository } from '../../users/users.repository';
 import type { AuthenticatedUser } from '../authenticated-user';
 import type { ClientInfo } from '../decorators/client-info.decorator';
@@ -204,9 +205,7 @@ export class MfaService {
     mfaToken: string,
     answer: SecondStep,
     client: ClientInfo,
-  ): Promise<
-    { user: { id: string; email: string; emailVerifiedAt: Date | null } } & SessionWithToken
-  > {
+  ): Promise<{ user: User } & SessionWithToken> {
     const challenge = await this.factors.findOpenChallenge(mfaToken, this.clock.now());
     const user = challenge && (await this.users.findById(challenge.userId));
     if (!challenge || !user) {
@@ -232,10 +231,7 @@ export class MfaService {
     user: { id: string },
     answer: SecondStep,
     client: ClientInfo,
-  ): Promise<
-    | ({ user: { id: string; email: string; emailVerifiedAt: Date | null } } & SessionWithToken)
-    | undefined
-  > {
+  ): Promise<({ user: User } & SessionWithToken) | undefined> {
     return this.transactions.run(async (tx) => {
       const account = await this.users.lockAccount(user.id, tx);
       const factor = await this.factors.findFactor(user.id, tx);

@@ -148,6 +148,7 @@ export class JwtStrategy extends PassportStrategy(PassportJwtStrategy, 'jwt') {
       emailVerified: claims.email_verified === true,
       aal: claims.aal === 'aal2' ? 'aal2' : 'aal1',
       amr: Array.isArray(claims.amr) ? claims.amr.filter((m) => typeof m === 'string') : ['pwd'],
+      roles: Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [],
       sessionId: claims.sid,
       jti: claims.jti,
       expiresAt: new Date(claims.exp * 1000),

@@ -5,6 +5,7 @@ import { JwtService } from '@nestjs/jwt';
 import { JsonWebTokenError, JwtHeader, TokenExpiredError, VerifyOptions } from 'jsonwebtoken';
 import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
+import { rolesOf } from '../../users/user.entity';
 import { ACCESS_TOKEN_TYPE, JwtKeys } from './jwt-keys';
 
 /** Seconds of clock difference tolerated on `exp`, `nbf` and `iat`. */
@@ -23,6 +24,8 @@ export interface AccessTokenClaims {
   /** The session's assurance level and authentication methods (absent from older tokens). */
   aal?: string;
   amr?: string[];
+  /** The user's roles when the token was issued; absent when there are none. */
+  roles?: string[];
   iat: number;
   exp: number;
 }
@@ -32,6 +35,7 @@ export interface TokenSubject {
   id: string;
   email: string;
   emailVerified: boolean;
+  roles: string[];
 }
 
 /** The subject of a token for a `users` row. */
@@ -39,10 +43,12 @@ export const subjectOf = (user: {
   id: string;
   email: string;
   emailVerifiedAt: Date | null;
+  roles: string;
 }): TokenSubject => ({
   id: user.id,
   email: user.email,
   emailVerified: user.emailVerifiedAt !== null,
+  roles: rolesOf(user),
 });
 
 export interface IssuedAccessToken {
@@ -87,6 +93,7 @@ export class AccessTokenService {
         email_verified: user.emailVerified,
         aal: session.aal,
         amr: session.amr.split(','),
+        ...(user.roles.length > 0 ? { roles: user.roles } : {}),
       },
       {
         algorithm: this.keys.algorithm,

@@ -4,6 +4,8 @@ import { PostgresNormaliseEmails1795800000001 } from './postgres/1795800000001-n
 import { PostgresEmailFlows1796000000000 } from './postgres/1796000000000-email-flows';
 import { EmailFlows1796000000000 } from './sqlite/1796000000000-email-flows';
 import { SecondFactor1796100000000 } from './sqlite/1796100000000-second-factor';
+import { UserRoles1796200000000 } from './sqlite/1796200000000-user-roles';
+import { PostgresUserRoles1796200000000 } from './postgres/1796200000000-user-roles';
 import { PostgresSecondFactor1796100000000 } from './postgres/1796100000000-second-factor';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
 import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
@@ -24,6 +26,7 @@ export const SQLITE_MIGRATIONS = [
   NormaliseEmails1795800000001,
   EmailFlows1796000000000,
   SecondFactor1796100000000,
+  UserRoles1796200000000,
 ];
 
 export const POSTGRES_MIGRATIONS = [
@@ -32,4 +35,5 @@ export const POSTGRES_MIGRATIONS = [
   PostgresNormaliseEmails1795800000001,
   PostgresEmailFlows1796000000000,
   PostgresSecondFactor1796100000000,
+  PostgresUserRoles1796200000000,
 ];
