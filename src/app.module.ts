@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseInUseError } from './database/sqlite-lock';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { RouteTable } from './common/http/route-table';
@@ -72,6 +73,7 @@ import { UsersModule } from './users/users.module';
         storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,
       }),
     }),
+    AuditModule,
     UsersModule,
     AuthModule,
     HealthModule,

@@ -1,3 +1,4 @@
+import { AuditEvent } from './audit/audit-event.entity';
 import { EmailToken } from './auth/email/email-token.entity';
 import { MfaChallenge, MfaFactor, RecoveryCode } from './auth/mfa/mfa.entities';
 import { RevokedToken } from './auth/revoked-tokens/revoked-token.entity';
@@ -19,4 +20,5 @@ export const ENTITIES = [
   MfaFactor,
   RecoveryCode,
   MfaChallenge,
+  AuditEvent,
 ];

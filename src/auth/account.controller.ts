@@ -65,7 +65,7 @@ export class AccountController {
     @Body() dto: DeleteAccountDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.account.deleteAccount(user, dto.password, client.ip);
+    await this.account.deleteAccount(user, dto.password, client);
   }
 
   @Post('password')
@@ -116,7 +116,11 @@ export class AccountController {
     401: UNAUTHENTICATED,
     404: 'No active session of yours has this id (`session_not_found`)',
   })
-  async endSession(@CurrentUser() user: AuthenticatedUser, @Param('id') id: string): Promise<void> {
-    await this.account.endSession(user, id);
+  async endSession(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id') id: string,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.account.endSession(user, id, client);
   }
 }

@@ -9,6 +9,7 @@ import type { ClientInfo } from './decorators/client-info.decorator';
 import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
 import type { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
 import { EmailFlowsService } from './email/email-flows.service';
+import { AuditLog } from '../audit/audit-log.service';
 import { MfaService } from './mfa/mfa.service';
 import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
@@ -42,6 +43,7 @@ export class AccountService {
     private readonly transactions: Transactions,
     private readonly emailFlows: EmailFlowsService,
     private readonly mfa: MfaService,
+    private readonly audit: AuditLog,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<UserResponseDto> {
@@ -67,13 +69,31 @@ export class AccountService {
     }));
   }
 
-  endSession(caller: AuthenticatedUser, sessionId: string): Promise<void> {
-    return this.sessions.endOwned(caller.userId, sessionId);
+  async endSession(
+    caller: AuthenticatedUser,
+    sessionId: string,
+    client: ClientInfo = {},
+  ): Promise<void> {
+    await this.sessions.endOwned(caller.userId, sessionId);
+    await this.audit.record('session.ended', {
+      userId: caller.userId,
+      client,
+      details: { sessionId },
+    });
   }
 
   /** POST /revoke: the calling session (the seed's meaning), the others, or all of them. */
-  async revoke(caller: AuthenticatedUser, scope: RevokeScope = 'current'): Promise<void> {
+  async revoke(
+    caller: AuthenticatedUser,
+    scope: RevokeScope = 'current',
+    client: ClientInfo = {},
+  ): Promise<void> {
     await this.transactions.run(async (tx) => {
+      await this.audit.record(
+        'revoke',
+        { userId: caller.userId, client, details: { scope, sessionId: caller.sessionId } },
+        tx,
+      );
       if (scope !== 'current') {
         // Credentials first, as in every unit that ends all of a user's sessions: one lock order.
         await this.users.lockCredentials(caller.userId, tx);
@@ -122,6 +142,7 @@ export class AccountService {
       await this.userRows.updatePasswordHash(caller.userId, newHash, tx);
       await this.sessions.revokeAll(caller.userId, 'password_changed', tx);
       await this.emailFlows.passwordChanged(caller.userId, tx);
+      await this.audit.record('password.changed', { userId: caller.userId, client }, tx);
       await this.mfa.endChallenges(caller.userId, tx);
       const user = await this.userRows.lockAccount(caller.userId, tx);
       // The new session continues the caller's, at the level the caller signed in with.
@@ -135,13 +156,19 @@ export class AccountService {
   }
 
   /** Checks the password, ends every session and deletes the account; the email is free again. */
-  async deleteAccount(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
+  async deleteAccount(
+    caller: AuthenticatedUser,
+    password: string,
+    client: ClientInfo = {},
+  ): Promise<void> {
+    const ip = client.ip;
     await this.mfa.requireStepUp(caller);
     const verifiedHash = await this.checkPassword(caller.userId, password, ip);
     await this.transactions.run(async (tx) => {
       await this.lockStillValid(caller.userId, verifiedHash, password, tx);
       await this.mfa.requireStepUp(caller, tx);
       await this.users.markDeleted(caller.userId, tx);
+      await this.audit.record('account.deleted', { userId: caller.userId, client }, tx);
       await this.revokedTokens.revoke(this.callerToken(caller), 'logout', tx);
       await this.sessions.revokeAll(caller.userId, 'account_deleted', tx);
     });
@@ -155,8 +182,9 @@ export class AccountService {
     caller: AuthenticatedUser,
     newEmail: string,
     password: string,
-    ip?: string,
+    client: ClientInfo = {},
   ): Promise<void> {
+    const ip = client.ip;
     this.emailFlows.ensureEnabled();
     const user = await this.me(caller);
     if (newEmail === user.email) {
@@ -174,6 +202,7 @@ export class AccountService {
         this.emailFlows.changeMails(user, newEmail, caller.sessionId),
         tx,
       );
+      await this.audit.record('email.change_requested', { userId: caller.userId, client }, tx);
     });
     this.emailFlows.sent();
   }

@@ -53,8 +53,8 @@ export class AuthController {
     413: undefined,
     415: undefined,
   })
-  signUp(@Body() dto: SignUpDto): Promise<UserResponseDto> {
-    return this.auth.signUp(dto);
+  signUp(@Body() dto: SignUpDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
+    return this.auth.signUp(dto, client);
   }
 
   @Public()
@@ -108,8 +108,9 @@ export class AuthController {
   async revoke(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: RevokeDto,
+    @Client() client: ClientInfo,
   ): Promise<MessageResponseDto> {
-    await this.account.revoke(user, dto.scope);
+    await this.account.revoke(user, dto.scope, client);
     return { message: REVOKE_MESSAGES[dto.scope ?? 'current'] };
   }
 
@@ -139,6 +140,7 @@ export class AuthController {
   refresh(
     @Body() dto: RefreshDto,
     @Headers('authorization') authorization: string | undefined,
+    @Client() client: ClientInfo,
   ): Promise<TokenPairResponseDto> {
     const credential = dto.refresh_token ?? bearerToken(authorization);
     if (credential === undefined) {
@@ -147,6 +149,6 @@ export class AuthController {
         'Send the refresh token as "Authorization: Bearer <refresh_token>" or as {"refresh_token": "..."}',
       );
     }
-    return this.auth.refresh(credential);
+    return this.auth.refresh(credential, client);
   }
 }

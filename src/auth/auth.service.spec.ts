@@ -16,6 +16,7 @@ import { AccessTokenService } from './tokens/access-token.service';
 import { TokenPairs } from './tokens/token-pairs';
 import { EmailFlowsService } from './email/email-flows.service';
 import { MfaService } from './mfa/mfa.service';
+import { AuditLog } from '../audit/audit-log.service';
 
 /** A signed, unexpired access token's shape; its claims come from the mocked verifier. */
 const ACCESS_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
@@ -73,6 +74,7 @@ describe(`${AuthService.name}: the access-token exchange`, () => {
         { provide: FailedSigninLimiter, useValue: {} },
         { provide: EmailFlowsService, useValue: {} },
         { provide: MfaService, useValue: {} },
+        { provide: AuditLog, useValue: { record: jest.fn().mockResolvedValue(undefined) } },
       ],
     }).compile();
     auth = moduleRef.get(AuthService);
@@ -165,6 +167,7 @@ describe(`${AuthService.name}: sign-in`, () => {
         { provide: TokenPairs, useValue: { issue: jest.fn() } },
         { provide: EmailFlowsService, useValue: {} },
         { provide: MfaService, useValue: {} },
+        { provide: AuditLog, useValue: { record: jest.fn().mockResolvedValue(undefined) } },
         { provide: UsersService, useValue: {} },
         { provide: RevokedTokensService, useValue: {} },
         { provide: AccessTokenService, useValue: {} },

@@ -14,10 +14,11 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
 import { SessionsService } from './sessions/sessions.service';
+import { AuditLog } from '../audit/audit-log.service';
 import { EmailFlowsService } from './email/email-flows.service';
 import { MfaService, SecondStep } from './mfa/mfa.service';
 import { AccessTokenService, subjectOf } from './tokens/access-token.service';
-import { looksLikeJwt } from './tokens/refresh-tokens';
+import { looksLikeJwt, parseRefreshToken } from './tokens/refresh-tokens';
 import { TokenPairs } from './tokens/token-pairs';
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect';
@@ -39,15 +40,17 @@ export class AuthService {
     private readonly transactions: Transactions,
     private readonly emailFlows: EmailFlowsService,
     private readonly mfa: MfaService,
+    private readonly audit: AuditLog,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
   /** Stores the account and, in the same transaction, its verification mail. */
-  async signUp(dto: SignUpDto): Promise<UserResponseDto> {
+  async signUp(dto: SignUpDto, client: ClientInfo = {}): Promise<UserResponseDto> {
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.transactions.run(async (tx) => {
       const created = await this.users.create(dto.email, passwordHash, tx);
       await this.emailFlows.enqueue(this.emailFlows.verificationMail(created), tx);
+      await this.audit.record('signup', { userId: created.id, client }, tx);
       return created;
     });
     this.emailFlows.sent();
@@ -60,17 +63,38 @@ export class AuthService {
    * session is written.
    */
   async signIn(dto: SignInDto, client: ClientInfo): Promise<TokenPairResponseDto> {
-    const user = await this.failedSignins.guard(
-      dto.email,
-      client.ip,
-      async () => {
-        const found = await this.userRows.findByEmailWithPassword(dto.email);
-        const valid = await this.passwords.verify(found?.passwordHash, dto.password);
-        return found && valid ? found : undefined;
-      },
-      async (found) => !(await this.mfa.hasActiveFactor(found.id)),
-    );
+    let knownId: string | undefined;
+    const user = await this.failedSignins
+      .guard(
+        dto.email,
+        client.ip,
+        async () => {
+          const found = await this.userRows.findByEmailWithPassword(dto.email);
+          knownId = found?.id;
+          const valid = await this.passwords.verify(found?.passwordHash, dto.password);
+          return found && valid ? found : undefined;
+        },
+        async (found) => !(await this.mfa.hasActiveFactor(found.id)),
+      )
+      .catch(async (error: unknown) => {
+        if (error instanceof AppException && error.code === 'rate_limited') {
+          const locked = await this.userRows.findIdByEmail(dto.email);
+          await this.audit.record('signin.locked', {
+            userId: locked?.id,
+            client,
+            outcome: 'failure',
+          });
+        }
+        throw error;
+      });
     if (!user) {
+      // One row whether or not the address has an account: the same work either way.
+      await this.audit.record('signin.failure', {
+        userId: knownId,
+        client,
+        outcome: 'failure',
+        details: { reason: 'invalid_credentials' },
+      });
       throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
     }
     if (user.emailVerifiedAt === null && this.emailFlows.verificationRequired) {
@@ -79,6 +103,12 @@ export class AuthService {
         this.emailFlows.enqueue(this.emailFlows.verificationMail(user), tx),
       );
       this.emailFlows.sent();
+      await this.audit.record('signin.failure', {
+        userId: user.id,
+        client,
+        outcome: 'failure',
+        details: { reason: 'email_not_verified' },
+      });
       throw new AppException(
         'email_not_verified',
         'Confirm your email address first: open the link in the mail we sent you (a new one is on its way)',
@@ -94,9 +124,16 @@ export class AuthService {
       }
       // With a second factor the password opens no session yet, only the second step.
       const mfaToken = await this.mfa.challengeFor(user.id, tx);
-      return mfaToken
-        ? { next: 'mfa' as const, mfaToken }
-        : { next: 'session' as const, opened: await this.sessions.open(user.id, client, tx) };
+      if (mfaToken) {
+        return { next: 'mfa' as const, mfaToken };
+      }
+      const opened = await this.sessions.open(user.id, client, tx);
+      await this.audit.record(
+        'signin.success',
+        { userId: user.id, client, details: { sessionId: opened.session.id, amr: 'pwd' } },
+        tx,
+      );
+      return { next: 'session' as const, opened };
     });
     if (rehashed) {
       // Only over the hash just verified: never over one that a password change wrote since. Best
@@ -129,16 +166,37 @@ export class AuthService {
    * Exchanges a refresh token (rotating it) or, for the seed's workflow, a valid access token
    * (spending it) for a new pair in the same session.
    */
-  async refresh(credential: string): Promise<TokenPairResponseDto> {
+  async refresh(credential: string, client: ClientInfo = {}): Promise<TokenPairResponseDto> {
     if (looksLikeJwt(credential)) {
       return this.exchangeAccessToken(credential);
     }
-    const rotated = await this.sessions.rotate(credential);
+    const rotated = await this.sessions.rotate(credential).catch(async (error: unknown) => {
+      if (error instanceof AppException && error.code === 'refresh_token_reused') {
+        await this.recordReuse(parseRefreshToken(credential)?.sessionId, client);
+      }
+      throw error;
+    });
     const user = await this.users.findById(rotated.session.userId);
     if (!user) {
       throw AppException.rejectedToken('session_revoked', 'The session no longer exists');
     }
+    await this.audit.record('refresh', {
+      userId: user.id,
+      client,
+      details: { sessionId: rotated.session.id },
+    });
     return this.tokenPairs.issue(subjectOf(user), rotated);
+  }
+
+  /** A spent refresh token came back and its session was revoked: who, and which session. */
+  private async recordReuse(sessionId: string | undefined, client: ClientInfo): Promise<void> {
+    const userId = sessionId === undefined ? undefined : await this.sessions.ownerOf(sessionId);
+    await this.audit.record('refresh.reuse_detected', {
+      userId,
+      client,
+      outcome: 'failure',
+      details: sessionId === undefined ? {} : { sessionId },
+    });
   }
 
   /**

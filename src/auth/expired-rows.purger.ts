@@ -8,6 +8,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/configuration';
 import { Clock } from '../common/clock/clock';
+import { AuditLog } from '../audit/audit-log.service';
 import { OutboxRepository } from '../mail/outbox.repository';
 import { UsersRepository } from '../users/users.repository';
 import { EmailTokensRepository } from './email/email-tokens.repository';
@@ -38,6 +39,7 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
     private readonly emailTokens: EmailTokensRepository,
     private readonly outbox: OutboxRepository,
     private readonly mfa: MfaRepository,
+    private readonly audit: AuditLog,
     private readonly revocations: RevocationCheck,
     private readonly clock: Clock,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
@@ -83,6 +85,7 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
       const links = await this.emailTokens.purgeExpired(new Date(now - MAIL_RETENTION_MS));
       const mails = await this.outbox.purgeFinished(new Date(now - MAIL_RETENTION_MS));
       await this.mfa.purgeChallenges(new Date(now - MAIL_RETENTION_MS));
+      await this.audit.purgeBefore(new Date(now - this.config.auditRetention * 1000));
       await this.revocations.reload();
       return { revokedTokens, sessions, deletedUsers, links, mails };
     } catch (error) {

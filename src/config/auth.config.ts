@@ -43,6 +43,8 @@ export type AuthConfig = JwtKeyConfig & {
   dataEncryptionKeys: string[];
   /** The issuer an authenticator app shows next to the account. */
   mfaIssuer: string;
+  /** Seconds audit events are kept; the purge removes older ones. */
+  auditRetention: number;
 };
 
 export function loadAuthConfig(env: Env): AuthConfig {
@@ -80,6 +82,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
       .split(',')
       .map((key) => key.trim())
       .filter(Boolean),
+    auditRetention: read.duration('AUDIT_RETENTION', '90d', DAY, 3650 * DAY),
     mfaIssuer: read.string(
       'MFA_ISSUER',
       read.string('JWT_ISSUER', 'nest-jwt-auth', 255).slice(0, MFA_ISSUER_LENGTH),

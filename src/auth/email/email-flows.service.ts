@@ -15,6 +15,7 @@ import { PasswordHasher } from '../passwords/password-hasher.service';
 import { FailedSigninLimiter } from '../rate-limit/failed-signin-limiter';
 import { SessionsService } from '../sessions/sessions.service';
 import { EmailToken, EmailTokenPurpose } from './email-token.entity';
+import { AuditLog } from '../../audit/audit-log.service';
 import { MfaRepository } from '../mfa/mfa.repository';
 import { EmailTokensRepository } from './email-tokens.repository';
 import { mailContent, maskEmail } from './mail-content';
@@ -62,6 +63,7 @@ export class EmailFlowsService implements OnModuleInit {
     private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly mfaChallenges: MfaRepository,
+    private readonly audit: AuditLog,
     @Inject(mailConfig.KEY) private readonly config: ConfigType<typeof mailConfig>,
   ) {}
 
@@ -112,11 +114,13 @@ export class EmailFlowsService implements OnModuleInit {
   }
 
   /** POST /password/forgot: the same single write whatever the address. */
-  async requestPasswordReset(email: string): Promise<void> {
+  async requestPasswordReset(email: string, client: ClientInfo = {}): Promise<void> {
     this.ensureEnabled();
-    await this.transactions.run((tx) =>
-      this.enqueue([{ kind: MAIL_KINDS.reset, recipient: email }], tx),
-    );
+    await this.transactions.run(async (tx) => {
+      await this.enqueue([{ kind: MAIL_KINDS.reset, recipient: email }], tx);
+      // Without the account: the request does not look the address up.
+      await this.audit.record('password.reset_requested', { client }, tx);
+    });
     this.sent();
   }
 
@@ -161,6 +165,7 @@ export class EmailFlowsService implements OnModuleInit {
       // The factor stays (a reset proves the mailbox, not the device); second steps in progress,
       // begun with the old password, end.
       await this.mfaChallenges.endChallenges(user.id, this.clock.now(), tx);
+      await this.audit.record('password.reset', { userId: user.id, client }, tx);
       await this.enqueue(
         [{ kind: MAIL_KINDS.passwordChanged, recipient: user.email, userId: user.id }],
         tx,
@@ -203,7 +208,10 @@ export class EmailFlowsService implements OnModuleInit {
   }
 
   /** POST /email/verify. */
-  async verifyEmail(raw: string): Promise<{ email: string; emailVerified: true }> {
+  async verifyEmail(
+    raw: string,
+    client: ClientInfo = {},
+  ): Promise<{ email: string; emailVerified: true }> {
     this.ensureEnabled();
     return this.transactions.run(async (tx) => {
       // A link sent to an address the account no longer has proves nothing about the new one.
@@ -211,6 +219,7 @@ export class EmailFlowsService implements OnModuleInit {
       if (user.emailVerifiedAt === null) {
         await this.users.markEmailVerified(user.id, this.clock.now(), tx);
       }
+      await this.audit.record('email.verified', { userId: user.id, client }, tx);
       return { email: user.email, emailVerified: true as const };
     });
   }
@@ -219,7 +228,7 @@ export class EmailFlowsService implements OnModuleInit {
    * POST /email/change/confirm: switches the address (verified: the link proves it) and ends every
    * session but the one that asked for the change.
    */
-  async confirmEmailChange(raw: string): Promise<{ email: string }> {
+  async confirmEmailChange(raw: string, client: ClientInfo = {}): Promise<{ email: string }> {
     this.ensureEnabled();
     return this.transactions.run(async (tx) => {
       const { token, user } = (await this.spend(raw, 'change', tx)) ?? throwLinkInvalid();
@@ -232,6 +241,7 @@ export class EmailFlowsService implements OnModuleInit {
         throw new AppException('email_taken', 'An account with this email already exists');
       }
       await this.sessions.revokeAll(user.id, 'email_changed', tx, token.sessionId ?? undefined);
+      await this.audit.record('email.changed', { userId: user.id, client }, tx);
       return { email: token.email };
     });
   }

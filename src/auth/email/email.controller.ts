@@ -88,8 +88,11 @@ export class EmailController {
     415: undefined,
     429: undefined,
   })
-  async forgotPassword(@Body() dto: EmailDto): Promise<MessageResponseDto> {
-    await this.flows.requestPasswordReset(dto.email);
+  async forgotPassword(
+    @Body() dto: EmailDto,
+    @Client() client: ClientInfo,
+  ): Promise<MessageResponseDto> {
+    await this.flows.requestPasswordReset(dto.email, client);
     return { message: FORGOT_MESSAGE };
   }
 
@@ -148,8 +151,11 @@ export class EmailController {
     415: undefined,
     429: undefined,
   })
-  verifyEmail(@Body() dto: LinkTokenDto): Promise<EmailVerifiedResponseDto> {
-    return this.flows.verifyEmail(dto.token);
+  verifyEmail(
+    @Body() dto: LinkTokenDto,
+    @Client() client: ClientInfo,
+  ): Promise<EmailVerifiedResponseDto> {
+    return this.flows.verifyEmail(dto.token, client);
   }
 
   @UseGuards(RateLimitGuard)
@@ -197,7 +203,7 @@ export class EmailController {
     @Body() dto: ChangeEmailDto,
     @Client() client: ClientInfo,
   ): Promise<MessageResponseDto> {
-    await this.account.requestEmailChange(user, dto.newEmail, dto.password, client.ip);
+    await this.account.requestEmailChange(user, dto.newEmail, dto.password, client);
     return { message: 'A confirmation link is on its way to the new address' };
   }
 
@@ -228,7 +234,10 @@ export class EmailController {
     415: undefined,
     429: undefined,
   })
-  confirmEmailChange(@Body() dto: LinkTokenDto): Promise<EmailChangedResponseDto> {
-    return this.flows.confirmEmailChange(dto.token);
+  confirmEmailChange(
+    @Body() dto: LinkTokenDto,
+    @Client() client: ClientInfo,
+  ): Promise<EmailChangedResponseDto> {
+    return this.flows.confirmEmailChange(dto.token, client);
   }
 }

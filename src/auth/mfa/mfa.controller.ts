@@ -109,7 +109,7 @@ export class MfaController {
     @Body() dto: PasswordDto,
     @Client() client: ClientInfo,
   ): Promise<EnrolmentResponseDto> {
-    return this.mfa.enroll(user, dto.password, client.ip);
+    return this.mfa.enroll(user, dto.password, client);
   }
 
   @UseGuards(RateLimitGuard)
@@ -138,7 +138,7 @@ export class MfaController {
     @Body() dto: TotpCodeDto,
     @Client() client: ClientInfo,
   ): Promise<RecoveryCodesResponseDto> {
-    return this.mfa.verify(user, dto.code, client.ip);
+    return this.mfa.verify(user, dto.code, client);
   }
 
   @Post('mfa/recovery-codes')
@@ -155,8 +155,11 @@ export class MfaController {
     403: STEP_UP,
     404: 'No second factor is enabled (`mfa_not_enabled`)',
   })
-  regenerate(@CurrentUser() user: AuthenticatedUser): Promise<RecoveryCodesResponseDto> {
-    return this.mfa.regenerateRecoveryCodes(user);
+  regenerate(
+    @CurrentUser() user: AuthenticatedUser,
+    @Client() client: ClientInfo,
+  ): Promise<RecoveryCodesResponseDto> {
+    return this.mfa.regenerateRecoveryCodes(user, client);
   }
 
   @UseGuards(RateLimitGuard)
@@ -182,6 +185,6 @@ export class MfaController {
     @Body() dto: PasswordDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.mfa.disable(user, dto.password, client.ip);
+    await this.mfa.disable(user, dto.password, client);
   }
 }

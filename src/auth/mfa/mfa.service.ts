@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { toString as qrCode } from 'qrcode';
+import { AuditLog } from '../../audit/audit-log.service';
 import { Clock } from '../../common/clock/clock';
 import { DataEncryption } from '../../common/crypto/data-encryption';
 import { AppException } from '../../common/errors/app.exception';
@@ -62,6 +63,7 @@ export class MfaService {
     private readonly failedSignins: FailedSigninLimiter,
     private readonly transactions: Transactions,
     private readonly clock: Clock,
+    private readonly audit: AuditLog,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -97,8 +99,9 @@ export class MfaService {
   async enroll(
     caller: AuthenticatedUser,
     password: string,
-    ip?: string,
+    client: ClientInfo = {},
   ): Promise<{ secret: string; otpauthUri: string; qrSvg: string }> {
+    const ip = client.ip;
     if (await this.hasActiveFactor(caller.userId)) {
       throw new AppException('mfa_already_enabled', 'A second factor is already enabled');
     }
@@ -122,6 +125,7 @@ export class MfaService {
         }),
         tx,
       );
+      await this.audit.record('mfa.enrolled', { userId: caller.userId, client }, tx);
     });
     const uri = otpauthUri(secret, this.config.mfaIssuer, caller.email);
     return { secret, otpauthUri: uri, qrSvg: await qrCode(uri, { type: 'svg', margin: 2 }) };
@@ -135,14 +139,21 @@ export class MfaService {
   async verify(
     caller: AuthenticatedUser,
     code: string,
-    ip?: string,
+    client: ClientInfo = {},
   ): Promise<{ recoveryCodes: string[] }> {
+    const ip = client.ip;
     const pending = await this.pendingFactor(caller.userId);
     const secret = this.secretOf(pending);
     const step = await this.failedSignins.guard(`user:${caller.userId}`, ip, () =>
       Promise.resolve(stepOf(secret, code, this.clock.nowMs())),
     );
     if (step === undefined) {
+      await this.audit.record('mfa.failed', {
+        userId: caller.userId,
+        client,
+        outcome: 'failure',
+        details: { during: 'enrolment' },
+      });
       throw invalidCode();
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
@@ -154,12 +165,16 @@ export class MfaService {
       }
       await this.storeRecoveryCodes(caller.userId, codes, tx);
       await this.sessions.revokeAll(caller.userId, 'mfa_enabled', tx, caller.sessionId);
+      await this.audit.record('mfa.verified', { userId: caller.userId, client }, tx);
     });
     return { recoveryCodes: codes };
   }
 
   /** POST /mfa/recovery-codes: a new set; the old one is dead. */
-  async regenerateRecoveryCodes(caller: AuthenticatedUser): Promise<{ recoveryCodes: string[] }> {
+  async regenerateRecoveryCodes(
+    caller: AuthenticatedUser,
+    client: ClientInfo = {},
+  ): Promise<{ recoveryCodes: string[] }> {
     await this.requireStepUp(caller);
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.transactions.run(async (tx) => {
@@ -168,18 +183,25 @@ export class MfaService {
         throw new AppException('mfa_not_enabled', 'No second factor is enabled');
       }
       await this.storeRecoveryCodes(caller.userId, codes, tx);
+      await this.audit.record('mfa.recovery_codes_replaced', { userId: caller.userId, client }, tx);
     });
     return { recoveryCodes: codes };
   }
 
   /** DELETE /mfa/totp: the factor (active or pending) and its recovery codes go. */
-  async disable(caller: AuthenticatedUser, password: string, ip?: string): Promise<void> {
+  async disable(
+    caller: AuthenticatedUser,
+    password: string,
+    client: ClientInfo = {},
+  ): Promise<void> {
+    const ip = client.ip;
     await this.requireStepUp(caller);
     const verifiedHash = await this.credentials.checkCurrent(caller.userId, password, ip);
     await this.transactions.run(async (tx) => {
       await this.credentials.lockUnchanged(caller.userId, verifiedHash, password, tx);
       await this.requireStepUp(caller, tx);
       await this.factors.deleteFactor(caller.userId, tx);
+      await this.audit.record('mfa.disabled', { userId: caller.userId, client }, tx);
     });
   }
 
@@ -218,6 +240,12 @@ export class MfaService {
       return this.secondStep(challenge, user, answer, client);
     });
     if (!opened) {
+      await this.audit.record('mfa.failed', {
+        userId: user.id,
+        client,
+        outcome: 'failure',
+        details: { during: 'signin', with: 'code' in answer ? 'code' : 'recovery_code' },
+      });
       throw invalidCode();
     }
     // The password step stays counted on the account-wide ceiling until this one succeeds.
@@ -265,12 +293,18 @@ export class MfaService {
         if (!(await this.factors.spendRecoveryCode(user.id, hashes, now, tx))) {
           return undefined;
         }
+        await this.audit.record('mfa.recovery_code_used', { userId: user.id, client }, tx);
         amr = ['pwd', 'mfa'];
       }
       if (!(await this.factors.spendChallenge(challenge, now, tx))) {
         throw tokenInvalid();
       }
       const session = await this.sessions.open(user.id, client, tx, { aal: 'aal2', amr });
+      await this.audit.record(
+        'signin.success',
+        { userId: user.id, client, details: { sessionId: session.session.id, amr: amr.join(',') } },
+        tx,
+      );
       return { ...session, user: account };
     });
   }

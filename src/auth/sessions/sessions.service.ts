@@ -151,6 +151,11 @@ export class SessionsService {
     return session;
   }
 
+  /** The user a session belongs to (ended or not), for the audit log. */
+  async ownerOf(id: string): Promise<string | undefined> {
+    return (await this.sessions.findById(id))?.userId;
+  }
+
   /** Whether the session may still be used (not revoked, not expired); changes nothing. */
   async isActive(id: string): Promise<boolean> {
     return this.findActive(id).then(

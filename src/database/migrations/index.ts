@@ -5,6 +5,8 @@ import { PostgresEmailFlows1796000000000 } from './postgres/1796000000000-email-
 import { EmailFlows1796000000000 } from './sqlite/1796000000000-email-flows';
 import { SecondFactor1796100000000 } from './sqlite/1796100000000-second-factor';
 import { UserRoles1796200000000 } from './sqlite/1796200000000-user-roles';
+import { AuditEvents1796300000000 } from './sqlite/1796300000000-audit-events';
+import { PostgresAuditEvents1796300000000 } from './postgres/1796300000000-audit-events';
 import { PostgresUserRoles1796200000000 } from './postgres/1796200000000-user-roles';
 import { PostgresSecondFactor1796100000000 } from './postgres/1796100000000-second-factor';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
@@ -27,6 +29,7 @@ export const SQLITE_MIGRATIONS = [
   EmailFlows1796000000000,
   SecondFactor1796100000000,
   UserRoles1796200000000,
+  AuditEvents1796300000000,
 ];
 
 export const POSTGRES_MIGRATIONS = [
@@ -36,4 +39,5 @@ export const POSTGRES_MIGRATIONS = [
   PostgresEmailFlows1796000000000,
   PostgresSecondFactor1796100000000,
   PostgresUserRoles1796200000000,
+  PostgresAuditEvents1796300000000,
 ];
