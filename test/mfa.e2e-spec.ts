@@ -626,25 +626,31 @@ describe('DATA_ENCRYPTION_KEY rotation', () => {
       .status;
   }
 
+  /** A new account with an active factor, verified with the code of `atMs`. */
+  async function enrolNew(t: TestApp, name: string, atMs: number) {
+    const user = await signUp(t.http, uniqueEmail(name));
+    const tokens = await signIn(t.http, user.email);
+    const enrolment = await t.http
+      .post('/mfa/totp/enroll')
+      .set(bearer(tokens.access_token))
+      .send({ password: DEFAULT_PASSWORD })
+      .expect(200);
+    const code = appFor(enrolment.body.otpauthUri);
+    await t.http
+      .post('/mfa/totp/verify')
+      .set(bearer(tokens.access_token))
+      .send({ code: code(atMs) })
+      .expect(200);
+    return { user, code };
+  }
+
   it('still opens secrets sealed before DATA_ENCRYPTION_KEY was first set', async () => {
     const derivedDir = mkdtempSync(join(tmpdir(), 'auth-mfa-derived-'));
     const env = { DB_PATH: join(derivedDir, 'auth.sqlite'), JWT_SECRET: jwtSecret };
     let t = await createTestApp({ ...env, DATA_ENCRYPTION_KEY: '' });
     try {
-      const user = await signUp(t.http, uniqueEmail('derived'));
-      const tokens = await signIn(t.http, user.email);
-      const enrolment = await t.http
-        .post('/mfa/totp/enroll')
-        .set(bearer(tokens.access_token))
-        .send({ password: DEFAULT_PASSWORD })
-        .expect(200);
-      const code = appFor(enrolment.body.otpauthUri);
       const now = Date.now();
-      await t.http
-        .post('/mfa/totp/verify')
-        .set(bearer(tokens.access_token))
-        .send({ code: code(now - STEP_MS) })
-        .expect(200);
+      const { user, code } = await enrolNew(t, 'derived', now - STEP_MS);
       const before = await keyIdOf(t, user.id);
       await t.close();
       t = await createTestApp({ ...env, DATA_ENCRYPTION_KEY: newKey });
@@ -658,20 +664,8 @@ describe('DATA_ENCRYPTION_KEY rotation', () => {
 
   it('opens secrets under a listed old key, re-seals them at the next sign-in, then needs it no more', async () => {
     let t = await start(oldKey);
-    const user = await signUp(t.http, uniqueEmail('rotate'));
-    const tokens = await signIn(t.http, user.email);
-    const enrolment = await t.http
-      .post('/mfa/totp/enroll')
-      .set(bearer(tokens.access_token))
-      .send({ password: DEFAULT_PASSWORD })
-      .expect(200);
-    const code = appFor(enrolment.body.otpauthUri);
     const now = Date.now();
-    await t.http
-      .post('/mfa/totp/verify')
-      .set(bearer(tokens.access_token))
-      .send({ code: code(now - STEP_MS) })
-      .expect(200);
+    const { user, code } = await enrolNew(t, 'rotate', now - STEP_MS);
     const oldId = await keyIdOf(t, user.id);
     await t.close();
 
