@@ -153,11 +153,6 @@ export class OutboxRepository {
     return result.affected ?? 0;
   }
 
-  /** For operators and tests: how many mails are still to send, due or not. */
-  countPending(): Promise<number> {
-    return this.mails.count({ where: { status: 'pending' } });
-  }
-
   /** For tests: the mails of an address, oldest first. */
   findByRecipient(recipient: string): Promise<OutboxMail[]> {
     return this.mails.find({ where: { recipient }, order: { createdAt: 'ASC' } });

@@ -1,14 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser, chromium, Locator, Page } from 'playwright-core';
+import { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
 
 /**
  * The docs page as a person uses it: in Debian's Chromium, with clicks and typing, against the
  * built app on a fresh SQLite database. Screenshots of each step go to test-artifacts/browser.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'browser');
 const EMAIL = 'abc@abc.com';
 const PASSWORD = 'abc123-but-longer';
@@ -31,19 +31,7 @@ describe('the /docs page in a browser', () => {
     dir = mkdtempSync(join(tmpdir(), 'auth-browser-'));
     mkdirSync(SHOTS, { recursive: true });
     app = await startBuiltApp('docs', { DB_PATH: join(dir, 'auth.sqlite') });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: BROWSER_TIMEOUT_MS / 2,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium(BROWSER_TIMEOUT_MS / 2);
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.setDefaultTimeout(60_000);
     page.on('console', (message) => {

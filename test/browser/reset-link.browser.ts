@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { BuiltApp, freePort, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
 import { TestSmtpServer } from '../helpers/smtp';
 
@@ -11,7 +12,6 @@ import { TestSmtpServer } from '../helpers/smtp';
  * fresh SQLite database, its PUBLIC_URL the address the browser opens. Screenshots of each step go
  * to test-artifacts/browser/reset-link.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-artifacts', 'browser', 'reset-link');
 const EMAIL = 'reset-in-a-browser@example.com';
 const OLD_PASSWORD = 'abc123-but-longer';
@@ -50,19 +50,7 @@ describe('a password reset link in a browser', () => {
       { port },
     );
     expect(app.base).toBe(base);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: BROWSER_TIMEOUT_MS / 2,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium(BROWSER_TIMEOUT_MS / 2);
     page = await browser.newPage({ viewport: { width: 800, height: 600 } });
     page.setDefaultTimeout(60_000);
     page.on('console', (message) => {
