@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseInUseError } from './database/sqlite-lock';
+import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -76,6 +77,7 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     UsersModule,
     AuthModule,
+    AdminModule,
     HealthModule,
   ],
   providers: [

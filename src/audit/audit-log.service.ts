@@ -23,6 +23,15 @@ function timeOrderedId(ms: number, sequence: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+export interface AuditFilter {
+  userId?: string;
+  type?: string;
+  since?: Date;
+  until?: Date;
+  /** The id of the last event of the previous page. */
+  before?: string;
+}
+
 /** Where a request came from, as far as an event records it. */
 export interface AuditClient {
   ip?: string;
@@ -96,7 +105,36 @@ export class AuditLog {
     return timeOrderedId(this.lastMs, this.sequence);
   }
 
-  /** Events of a user, newest first (for tests and, later, the admin API). */
+  /**
+   * Events newest first, up to `limit`, older than the event `before` (keyset pagination on the
+   * time-ordered id: events recorded meanwhile never shift a page). `type` is exact, or a prefix
+   * when it ends in `.*` (`mfa.*`).
+   */
+  search(filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
+    const query = this.events.createQueryBuilder('event').orderBy('event.id', 'DESC').take(limit);
+    if (filter.userId !== undefined) {
+      query.andWhere('event.user_id = :userId', { userId: filter.userId });
+    }
+    if (filter.type?.endsWith('.*')) {
+      query.andWhere(`event.type LIKE :type ESCAPE '\\'`, {
+        type: `${filter.type.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      });
+    } else if (filter.type !== undefined) {
+      query.andWhere('event.type = :type', { type: filter.type });
+    }
+    if (filter.since !== undefined) {
+      query.andWhere('event.at >= :since', { since: filter.since });
+    }
+    if (filter.until !== undefined) {
+      query.andWhere('event.at < :until', { until: filter.until });
+    }
+    if (filter.before !== undefined) {
+      query.andWhere('event.id < :before', { before: filter.before });
+    }
+    return query.getMany();
+  }
+
+  /** Events of a user, newest first (for tests). */
   findByUser(userId: string): Promise<AuditEvent[]> {
     return this.events.find({ where: { userId }, order: { at: 'DESC', id: 'DESC' } });
   }

@@ -6,7 +6,7 @@ import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import type { ClientInfo } from './decorators/client-info.decorator';
-import type { RevokeScope, SessionResponseDto } from './dto/account.dto';
+import { toSessionResponse, type RevokeScope, type SessionResponseDto } from './dto/account.dto';
 import type { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
 import { EmailFlowsService } from './email/email-flows.service';
 import { AuditLog } from '../audit/audit-log.service';
@@ -23,9 +23,6 @@ import { TokenPairs } from './tokens/token-pairs';
  * learn from the list the moment the owner refreshed, to refresh right after inside the grace
  * window every time.
  */
-const toMinute = (date: Date) =>
-  new Date(Math.floor(date.getTime() / 60_000) * 60_000).toISOString();
-
 /**
  * The signed-in user's own account: profile, sessions, password, deletion. Every operation that
  * writes several rows is one unit of work.
@@ -56,17 +53,9 @@ export class AccountService {
 
   async listSessions(caller: AuthenticatedUser): Promise<SessionResponseDto[]> {
     const sessions = await this.sessions.listActive(caller.userId);
-    return sessions.map((session) => ({
-      id: session.id,
-      createdAt: session.createdAt.toISOString(),
-      lastUsedAt: toMinute(session.lastUsedAt),
-      expiresAt: toMinute(this.sessions.effectiveExpiry(session)),
-      userAgent: session.userAgent,
-      ip: session.ip,
-      current: session.id === caller.sessionId,
-      aal: session.aal,
-      amr: session.amr.split(','),
-    }));
+    return sessions.map((session) =>
+      toSessionResponse(session, this.sessions.effectiveExpiry(session), caller.sessionId),
+    );
   }
 
   async endSession(

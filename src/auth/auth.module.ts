@@ -135,5 +135,7 @@ import { TokenPairs } from './tokens/token-pairs';
         redis ? new RedisFailureStore(redis) : new MemoryFailureStore(clock),
     },
   ],
+  // For the admin module: what operators act on.
+  exports: [SessionsService, MfaService, MfaRepository, FailedSigninLimiter, AuthService],
 })
 export class AuthModule {}

@@ -13,7 +13,8 @@ import { Credentials } from './passwords/credentials';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { FailedSigninLimiter } from './rate-limit/failed-signin-limiter';
 import { RevokedTokensService } from './revoked-tokens/revoked-tokens.service';
-import { SessionsService } from './sessions/sessions.service';
+import { SessionsService, SessionWithToken } from './sessions/sessions.service';
+import type { User } from '../users/user.entity';
 import { AuditLog } from '../audit/audit-log.service';
 import { EmailFlowsService } from './email/email-flows.service';
 import { MfaService, SecondStep } from './mfa/mfa.service';
@@ -97,6 +98,9 @@ export class AuthService {
       });
       throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
     }
+    await this.auditingDisabled(user.id, client, () =>
+      Promise.resolve(this.users.assertEnabled(user)),
+    );
     if (user.emailVerifiedAt === null && this.emailFlows.verificationRequired) {
       // Only whoever knows the password learns this; they get a fresh link (one a minute at most).
       await this.transactions.run((tx) =>
@@ -117,8 +121,37 @@ export class AuthService {
     const rehashed = this.passwords.needsRehash(user.passwordHash)
       ? await this.passwords.hash(dto.password)
       : undefined;
-    const outcome = await this.transactions.run(async (tx) => {
-      if (!(await this.credentials.lockStillValid(user.id, user.passwordHash, dto.password, tx))) {
+    const outcome = await this.auditingDisabled(user.id, client, () =>
+      this.openSessionOrChallenge(user, dto.password, client),
+    );
+    if (rehashed) {
+      // Only over the hash just verified: never over one that a password change wrote since. Best
+      // effort: the session is open, and the next sign-in tries again.
+      await this.userRows
+        .replacePasswordHash(user.id, user.passwordHash, rehashed)
+        .catch((error: Error) => this.logger.warn(`Re-hash skipped (${error.name})`));
+    }
+    if (outcome.next === 'mfa') {
+      throw new AppException(
+        'mfa_required',
+        'The password is right; now send a code from the authenticator app (or a recovery code) with this mfa_token to POST /signin/mfa',
+        { extensions: { mfa_token: outcome.mfaToken }, headers: { 'Cache-Control': 'no-store' } },
+      );
+    }
+    return this.tokenPairs.issue(subjectOf(user), outcome.opened);
+  }
+
+  /**
+   * Inside one transaction with the account locked: the password is still the account's and the
+   * account not disabled, then a session opens, or with a second factor only its challenge.
+   */
+  private openSessionOrChallenge(
+    user: User,
+    password: string,
+    client: ClientInfo,
+  ): Promise<{ next: 'mfa'; mfaToken: string } | { next: 'session'; opened: SessionWithToken }> {
+    return this.transactions.run(async (tx) => {
+      if (!(await this.credentials.lockForSignIn(user.id, user.passwordHash, password, tx))) {
         // Changed (or deleted) while this password was being checked: it is no longer valid.
         throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
       }
@@ -135,21 +168,27 @@ export class AuthService {
       );
       return { next: 'session' as const, opened };
     });
-    if (rehashed) {
-      // Only over the hash just verified: never over one that a password change wrote since. Best
-      // effort: the session is open, and the next sign-in tries again.
-      await this.userRows
-        .replacePasswordHash(user.id, user.passwordHash, rehashed)
-        .catch((error: Error) => this.logger.warn(`Re-hash skipped (${error.name})`));
+  }
+
+  /** Runs `step`; a refusal for a disabled account is recorded as a failed sign-in. */
+  private async auditingDisabled<T>(
+    userId: string,
+    client: ClientInfo,
+    step: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof AppException && error.code === 'account_disabled') {
+        await this.audit.record('signin.failure', {
+          userId,
+          client,
+          outcome: 'failure',
+          details: { reason: 'account_disabled' },
+        });
+      }
+      throw error;
     }
-    if (outcome.next === 'mfa') {
-      throw new AppException(
-        'mfa_required',
-        'The password is right; now send a code from the authenticator app (or a recovery code) with this mfa_token to POST /signin/mfa',
-        { extensions: { mfa_token: outcome.mfaToken }, headers: { 'Cache-Control': 'no-store' } },
-      );
-    }
-    return this.tokenPairs.issue(subjectOf(user), outcome.opened);
   }
 
   /** POST /signin/mfa: the second step; the pair of an `aal2` session. */

@@ -45,6 +45,8 @@ export type AuthConfig = JwtKeyConfig & {
   mfaIssuer: string;
   /** Seconds audit events are kept; the purge removes older ones. */
   auditRetention: number;
+  /** Whether admins must have a second factor (and have used it) to reach the admin routes. */
+  adminRequireMfa: boolean;
 };
 
 export function loadAuthConfig(env: Env): AuthConfig {
@@ -83,6 +85,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
       .map((key) => key.trim())
       .filter(Boolean),
     auditRetention: read.duration('AUDIT_RETENTION', '90d', DAY, 3650 * DAY),
+    adminRequireMfa: read.boolean('ADMIN_REQUIRE_MFA', env.NODE_ENV?.trim() === 'production'),
     mfaIssuer: read.string(
       'MFA_ISSUER',
       read.string('JWT_ISSUER', 'nest-jwt-auth', 255).slice(0, MFA_ISSUER_LENGTH),

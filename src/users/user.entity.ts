@@ -28,6 +28,20 @@ export class User {
   emailVerifiedAt!: Date | null;
 
   /**
+   * Set while an admin has disabled the account: sign-in is refused (403 `account_disabled`) until
+   * `disabledUntil` passes, or until the account is enabled again when that is null.
+   */
+  @Column({ name: 'disabled_at', nullable: true, type: Date })
+  disabledAt!: Date | null;
+
+  @Column({ name: 'disabled_until', nullable: true, type: Date })
+  disabledUntil!: Date | null;
+
+  /** The admin's note on why, for operators only: never shown to the user. */
+  @Column({ name: 'disabled_reason', type: 'varchar', length: 255, nullable: true })
+  disabledReason!: string | null;
+
+  /**
    * Set when the account is deleted: the email and hash are erased at once, the row stays (and
    * with it the revoked sessions) until no token of the account can still be live, then is purged.
    */
@@ -38,3 +52,7 @@ export class User {
 /** The roles of a `users` row, as a list. */
 export const rolesOf = (user: Pick<User, 'roles'>): string[] =>
   user.roles ? user.roles.split(',').filter(Boolean) : [];
+
+/** Whether an admin's disabling of the account is in force at `now`. */
+export const isDisabled = (user: Pick<User, 'disabledAt' | 'disabledUntil'>, now: Date): boolean =>
+  user.disabledAt !== null && (user.disabledUntil === null || user.disabledUntil > now);

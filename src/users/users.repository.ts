@@ -80,6 +80,49 @@ export class UsersRepository {
     return query.getOne();
   }
 
+  /**
+   * Up to `limit` accounts whose email starts with `prefix`, in email order, after the email
+   * `after` (keyset pagination: rows inserted meanwhile never shift a page).
+   */
+  search(prefix: string, after: string | undefined, limit: number): Promise<User[]> {
+    const query = this.users
+      .createQueryBuilder('user')
+      .where(`user.email LIKE :pattern ESCAPE '\\'`, {
+        pattern: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      })
+      .orderBy('user.email', 'ASC')
+      .take(limit);
+    if (after !== undefined) {
+      query.andWhere('user.email > :after', { after });
+    }
+    return query.getMany();
+  }
+
+  /** Sets or (with null) lifts an admin's disabling of the account. */
+  async setDisabled(
+    id: string,
+    disabled: { at: Date; until: Date | null; reason: string } | null,
+    tx: Transaction,
+  ): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.update(
+        User,
+        { id },
+        {
+          disabledAt: disabled?.at ?? null,
+          disabledUntil: disabled?.until ?? null,
+          disabledReason: disabled?.reason ?? null,
+        },
+      ),
+    );
+  }
+
+  async setRoles(id: string, roles: readonly string[], tx: Transaction): Promise<void> {
+    await this.transactions.write(tx, (manager) =>
+      manager.update(User, { id }, { roles: roles.join(',') }),
+    );
+  }
+
   findIdByEmail(email: string, tx?: Transaction): Promise<User | null> {
     return (tx?.getRepository(User) ?? this.users).findOne({
       where: { email },

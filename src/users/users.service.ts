@@ -3,8 +3,22 @@ import { Injectable } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
 import { Clock } from '../common/clock/clock';
 import type { Transaction } from '../database/transactions';
-import { User } from './user.entity';
+import { isDisabled, User } from './user.entity';
 import { UsersRepository } from './users.repository';
+
+/**
+ * 403 `account_disabled` while an admin's disabling of the account is in force. Asked only once
+ * the password (or code) is known to be right, so nobody else learns that the account is disabled.
+ */
+export function assertEnabled(user: Pick<User, 'disabledAt' | 'disabledUntil'>, now: Date): void {
+  if (isDisabled(user, now)) {
+    const until = user.disabledUntil === null ? '' : ` until ${user.disabledUntil.toISOString()}`;
+    throw new AppException(
+      'account_disabled',
+      `This account has been disabled${until}; contact the service's operators`,
+    );
+  }
+}
 
 /** Accounts: the rules around the `users` rows (storage is UsersRepository's). */
 @Injectable()
@@ -23,6 +37,9 @@ export class UsersService {
       createdAt: this.clock.now(),
       emailVerifiedAt: null,
       roles: '',
+      disabledAt: null,
+      disabledUntil: null,
+      disabledReason: null,
       deletedAt: null,
     });
     if (!(await this.users.insert(user, tx))) {
@@ -33,6 +50,11 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findById(id);
+  }
+
+  /** See `assertEnabled`. */
+  assertEnabled(user: Pick<User, 'disabledAt' | 'disabledUntil'>): void {
+    assertEnabled(user, this.clock.now());
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
+import type { Session } from '../sessions/session.entity';
 import {
   IsNewPassword,
   IsPresentedPassword,
@@ -105,3 +106,25 @@ export class SessionResponseDto {
   })
   amr!: string[];
 }
+
+/** A session as its user or an admin sees it; `current` marks the caller's own. */
+export function toSessionResponse(
+  session: Session,
+  effectiveExpiry: Date,
+  currentId?: string,
+): SessionResponseDto {
+  return {
+    id: session.id,
+    createdAt: session.createdAt.toISOString(),
+    lastUsedAt: toMinute(session.lastUsedAt),
+    expiresAt: toMinute(effectiveExpiry),
+    userAgent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentId,
+    aal: session.aal,
+    amr: session.amr.split(','),
+  };
+}
+
+const toMinute = (date: Date) =>
+  new Date(Math.floor(date.getTime() / 60_000) * 60_000).toISOString();

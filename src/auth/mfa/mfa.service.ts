@@ -9,6 +9,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { authConfig } from '../../config/configuration';
 import { Transaction, Transactions } from '../../database/transactions';
 import { User } from '../../users/user.entity';
+import { assertEnabled } from '../../users/users.service';
 import { UsersRepository } from '../../users/users.repository';
 import type { AuthenticatedUser } from '../authenticated-user';
 import type { ClientInfo } from '../decorators/client-info.decorator';
@@ -233,12 +234,24 @@ export class MfaService {
     if (!challenge || !user) {
       throw tokenInvalid();
     }
-    const opened = await this.failedSignins.guard(user.email, client.ip, async () => {
-      if (!(await this.factors.reserveAttempt(challenge, this.clock.now()))) {
-        throw tokenInvalid();
-      }
-      return this.secondStep(challenge, user, answer, client);
-    });
+    const opened = await this.failedSignins
+      .guard(user.email, client.ip, async () => {
+        if (!(await this.factors.reserveAttempt(challenge, this.clock.now()))) {
+          throw tokenInvalid();
+        }
+        return this.secondStep(challenge, user, answer, client);
+      })
+      .catch(async (error: unknown) => {
+        if (error instanceof AppException && error.code === 'account_disabled') {
+          await this.audit.record('signin.failure', {
+            userId: user.id,
+            client,
+            outcome: 'failure',
+            details: { reason: 'account_disabled' },
+          });
+        }
+        throw error;
+      });
     if (!opened) {
       await this.audit.record('mfa.failed', {
         userId: user.id,
@@ -267,6 +280,7 @@ export class MfaService {
         throw tokenInvalid();
       }
       const now = this.clock.now();
+      assertEnabled(account, now);
       let amr: string[];
       if ('code' in answer) {
         const step = stepOf(this.secretOf(factor!), answer.code, now.getTime());

@@ -54,6 +54,30 @@ export class Credentials {
   }
 
   /**
+   * `lockStillValid` for a sign-in, which an admin's disabling of the account also refuses (403
+   * `account_disabled`): checked under the lock that a disabling takes too, so a sign-in racing
+   * one either opens its session first (and the disabling ends it) or is refused.
+   */
+  async lockForSignIn(
+    userId: string,
+    verifiedHash: string,
+    password: string,
+    tx: Transaction,
+  ): Promise<boolean> {
+    const account = await this.userRows.lockAccount(userId, tx);
+    if (account === null || account.deletedAt !== null) {
+      return false;
+    }
+    const valid =
+      account.passwordHash === verifiedHash ||
+      (await this.passwords.verify(account.passwordHash, password));
+    if (valid) {
+      this.users.assertEnabled(account);
+    }
+    return valid;
+  }
+
+  /**
    * Locks the credentials for the rest of `tx`; true while `password`, verified against
    * `verifiedHash` a moment ago, is still the account's password.
    */

@@ -138,6 +138,35 @@ export class FailedSigninLimiter {
     }
   }
 
+  /**
+   * The locks on an account now, for operators: until when the latest ends (null when none), and
+   * how many of them hold one address each. `accounts` are the keys its checks count under.
+   */
+  async locksOf(
+    accounts: string[],
+  ): Promise<{ lockedUntil: Date | null; lockedAddresses: number }> {
+    const limits = {
+      perAddress: this.config.signinFailures,
+      accountWide: this.config.accountFailures,
+    };
+    const locks = (
+      await Promise.all(accounts.map((account) => shared(this.store.locksOf(account, limits))))
+    ).flat();
+    const latest = Math.max(0, ...locks.map((lock) => lock.until));
+    return {
+      lockedUntil: latest > 0 ? new Date(latest) : null,
+      lockedAddresses: locks.filter((lock) => !lock.accountWide).length,
+    };
+  }
+
+  /**
+   * An operator's unlock: every record of the accounts goes, every address's lock and the
+   * account-wide one, on every instance (the records are shared when Redis is).
+   */
+  async unlock(accounts: string[]): Promise<void> {
+    await Promise.all(accounts.map((account) => shared(this.store.clearAccount(account))));
+  }
+
   // Releases never fail the request: the attempt's own outcome is the one to report.
   private releaseClient(account: string, ip: string | undefined): Promise<void> {
     return this.store

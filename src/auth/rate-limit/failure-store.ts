@@ -34,7 +34,32 @@ export abstract class FailureStore {
   /** Takes back one reservation (and the strike it may have added). */
   abstract release(key: string, limit: number): Promise<void>;
   abstract clear(key: string): Promise<void>;
+  /**
+   * The records of `account`, every address's and the account-wide one (keys are
+   * `<account>\n<scope>`, the account-wide scope `*`), for an operator's view: whether each is
+   * locked now, and until when.
+   */
+  abstract locksOf(account: string, limits: LockLimits): Promise<LockRecord[]>;
+  /** Forgets every record of `account`: the locks of every address and the account-wide one. */
+  abstract clearAccount(account: string): Promise<void>;
 }
+
+/** How many failures lock: per address, and over all addresses. */
+export interface LockLimits {
+  perAddress: number;
+  accountWide: number;
+}
+
+export interface LockRecord {
+  accountWide: boolean;
+  /** When the lock ends, ms since the epoch; only records locked now are listed. */
+  until: number;
+}
+
+/** The account a key belongs to: everything before its last line break (see `locksOf`). */
+const accountOf = (key: string): string => key.slice(0, key.lastIndexOf('\n'));
+const scopeOf = (key: string): string => key.slice(key.lastIndexOf('\n') + 1);
+const ACCOUNT_WIDE = '*';
 
 /** Undoes one `nextRecord`: the rule of `release`, in both stores. */
 export function previousRecord(record: Failures, limit: number): Failures {
@@ -107,6 +132,28 @@ export class MemoryFailureStore extends FailureStore {
     this.failures.delete(key);
     return Promise.resolve();
   }
+
+  locksOf(account: string, limits: LockLimits): Promise<LockRecord[]> {
+    const now = this.clock.nowMs();
+    const locks: LockRecord[] = [];
+    for (const [key, record] of this.failures.entries()) {
+      const accountWide = scopeOf(key) === ACCOUNT_WIDE;
+      const limit = accountWide ? limits.accountWide : limits.perAddress;
+      if (accountOf(key) === account && record.count >= limit && now < record.until) {
+        locks.push({ accountWide, until: record.until });
+      }
+    }
+    return Promise.resolve(locks);
+  }
+
+  clearAccount(account: string): Promise<void> {
+    for (const key of [...this.failures.keys()]) {
+      if (accountOf(key) === account) {
+        this.failures.delete(key);
+      }
+    }
+    return Promise.resolve();
+  }
 }
 
 /** Redis' own clock, so that instances whose clocks differ still agree on when a lock ends. */
@@ -169,8 +216,58 @@ export class RedisFailureStore extends FailureStore {
     await this.redis.del(RedisFailureStore.key(key));
   }
 
-  /** Hashed: Redis never holds an email address. */
+  async locksOf(account: string, limits: LockLimits): Promise<LockRecord[]> {
+    const keys = await this.keysOf(account);
+    const [seconds, micros] = await this.redis.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const wide = RedisFailureStore.key(`${account}\n${ACCOUNT_WIDE}`);
+    const locks: LockRecord[] = [];
+    for (const key of keys) {
+      const [count, until] = await this.redis.hmget(key, 'count', 'until');
+      const limit = key === wide ? limits.accountWide : limits.perAddress;
+      if (Number(count) >= limit && now < Number(until)) {
+        locks.push({ accountWide: key === wide, until: Number(until) });
+      }
+    }
+    return locks;
+  }
+
+  async clearAccount(account: string): Promise<void> {
+    const keys = await this.keysOf(account);
+    if (keys.length > 0) {
+      await this.redis.del(...keys);
+    }
+  }
+
+  /**
+   * The keys of an account's records, without the client's key prefix (which ioredis adds to
+   * every command but SCAN's pattern). One SCAN over the keyspace: for operators, not requests.
+   */
+  private async keysOf(account: string): Promise<string[]> {
+    const prefix = this.redis.options.keyPrefix ?? '';
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix}signin-failures:${digest(account)}:*`,
+        'COUNT',
+        1000,
+      );
+      keys.forEach((key) => found.add(key.slice(prefix.length)));
+      cursor = next;
+    } while (cursor !== '0');
+    return [...found];
+  }
+
+  /**
+   * Hashed: Redis never holds an email address. The account and the scope are hashed apart, so
+   * that every record of one account can be found (base64url has no glob characters).
+   */
   private static key(key: string): string {
-    return `signin-failures:${createHash('sha256').update(key).digest('base64url')}`;
+    return `signin-failures:${digest(accountOf(key))}:${digest(scopeOf(key))}`;
   }
 }
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('base64url');

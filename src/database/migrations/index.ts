@@ -11,6 +11,8 @@ import { PostgresUserRoles1796200000000 } from './postgres/1796200000000-user-ro
 import { PostgresSecondFactor1796100000000 } from './postgres/1796100000000-second-factor';
 import { InitialSchema1795664199104 } from './sqlite/1795664199104-initial-schema';
 import { AccountDeletion1795667967007 } from './sqlite/1795667967007-account-deletion';
+import { AccountDisabling1796400000000 } from './sqlite/1796400000000-account-disabling';
+import { PostgresAccountDisabling1796400000000 } from './postgres/1796400000000-account-disabling';
 import { RetiredRefreshChain1795669000000 } from './sqlite/1795669000000-retired-refresh-chain';
 import { RefreshChainEpochs1795800000000 } from './sqlite/1795800000000-refresh-chain-epochs';
 import { NormaliseEmails1795800000001 } from './sqlite/1795800000001-normalise-emails';
@@ -30,6 +32,7 @@ export const SQLITE_MIGRATIONS = [
   SecondFactor1796100000000,
   UserRoles1796200000000,
   AuditEvents1796300000000,
+  AccountDisabling1796400000000,
 ];
 
 export const POSTGRES_MIGRATIONS = [
@@ -40,4 +43,5 @@ export const POSTGRES_MIGRATIONS = [
   PostgresSecondFactor1796100000000,
   PostgresUserRoles1796200000000,
   PostgresAuditEvents1796300000000,
+  PostgresAccountDisabling1796400000000,
 ];
