@@ -8,6 +8,8 @@ import { storeEnv, TEST_DATABASE_URL, usingPostgres } from './helpers/database';
 import { BuiltApp, ROOT, startBuiltApp, stopBuiltApp } from './helpers/built-app';
 import { waitForMigrationLock, withApplicationName } from './helpers/migration-lock';
 import { DEFAULT_PASSWORD, TokenPair, uniqueEmail } from './helpers/test-app';
+import { runCli, spawnCli } from './helpers/cli';
+import { waitFor } from './helpers/wait-for';
 import { POSTGRES_MIGRATIONS } from '../src/database/migrations';
 
 /**
@@ -19,6 +21,8 @@ describe('two instances sharing PostgreSQL and Redis', () => {
   let a: BuiltApp;
   let b: BuiltApp;
   let schema: string;
+  /** What both instances run with, for the CLI too. */
+  let env: Record<string, string>;
   // Every test speaks from a client address of its own (the instances trust X-Forwarded-For), so
   // each has its own per-client budget and its own failed-sign-in records, whatever ran before.
   let clients = 0;
@@ -38,9 +42,10 @@ describe('two instances sharing PostgreSQL and Redis', () => {
     }
     const store = await storeEnv(':memory:');
     schema = store.DATABASE_SCHEMA;
-    const env = {
+    env = {
       ...store,
       NODE_ENV: 'production',
+      ADMIN_REQUIRE_MFA: 'false',
       EMAIL_FLOWS: 'off',
       JWT_SECRET: randomBytes(48).toString('base64url'),
       LOG_LEVEL: 'warn',
@@ -211,6 +216,92 @@ describe('two instances sharing PostgreSQL and Redis', () => {
       expect(locked.status).toBe(429);
       expect(locked.body.code).toBe('rate_limited');
       expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  });
+
+  /** An admin (made by the CLI, as the first one is), signed in on `on`. */
+  const newAdmin = async (on: BuiltApp): Promise<string> => {
+    const { email } = await signUpAndIn(on);
+    const granted = await runCli(['admin:grant', email], env);
+    expect(granted.code).toBe(0);
+    const signin = await call(on, 'POST', '/signin', { email, password: DEFAULT_PASSWORD });
+    return (signin.body as unknown as TokenPair).access_token;
+  };
+
+  const idOf = async (on: BuiltApp, admin: string, email: string): Promise<string> => {
+    const found = await call(
+      on,
+      'GET',
+      `/admin/users?query=${encodeURIComponent(email)}`,
+      undefined,
+      admin,
+    );
+    expect(found.status).toBe(200);
+    return (found.body.users as { id: string }[])[0].id;
+  };
+
+  it('should refuse on B, at the very next request, the tokens of an account disabled on A', async () => {
+    const admin = await newAdmin(a);
+    const { email, tokens } = await signUpAndIn(b);
+    // B has verified the token once, so it sits in B's cache of verified tokens.
+    expect((await call(b, 'GET', '/protected', undefined, tokens.access_token)).status).toBe(200);
+    const id = await idOf(a, admin, email);
+    const disabled = await call(
+      a,
+      'POST',
+      `/admin/users/${id}/disable`,
+      { reason: 'two instances' },
+      admin,
+    );
+    expect(disabled.status).toBe(200);
+
+    const after = await call(b, 'GET', '/protected', undefined, tokens.access_token);
+    expect([after.status, after.body.code]).toEqual([401, 'session_revoked']);
+    const refresh = await call(b, 'POST', '/refresh', { refresh_token: tokens.refresh_token });
+    expect(refresh.status).toBe(401);
+    const signin = await call(b, 'POST', '/signin', { email, password: DEFAULT_PASSWORD });
+    expect([signin.status, signin.body.code]).toEqual([403, 'account_disabled']);
+
+    expect((await call(b, 'POST', `/admin/users/${id}/enable`, undefined, admin)).status).toBe(200);
+    expect((await call(a, 'POST', '/signin', { email, password: DEFAULT_PASSWORD })).status).toBe(
+      200,
+    );
+  });
+
+  it('should lift on both instances a lock that an admin on one of them unlocks', async () => {
+    const admin = await newAdmin(a);
+    const { email } = await signUpAndIn(a);
+    for (const app of [a, b, a, b]) {
+      await call(app, 'POST', '/signin', { email, password: 'not-the-password' });
+    }
+    expect((await call(a, 'POST', '/signin', { email, password: DEFAULT_PASSWORD })).status).toBe(
+      429,
+    );
+    const id = await idOf(b, admin, email);
+    const detail = await call(b, 'GET', `/admin/users/${id}`, undefined, admin);
+    expect((detail.body.lock as { lockedAddresses: number }).lockedAddresses).toBe(1);
+    expect((await call(b, 'POST', `/admin/users/${id}/unlock`, undefined, admin)).status).toBe(204);
+    for (const app of [a, b]) {
+      expect(
+        (await call(app, 'POST', '/signin', { email, password: DEFAULT_PASSWORD })).status,
+      ).toBe(200);
+    }
+  });
+
+  it('should print with audit:tail --follow the events either instance records', async () => {
+    const { email } = await signUpAndIn(a);
+    const follow = spawnCli(['audit:tail', '--user', email, '--follow'], env);
+    let output = '';
+    follow.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      // The latest events first (the sign-up and the sign-in), then those recorded from now on.
+      await waitFor('the latest events', () => output.includes('signin.success'), 30_000);
+      await call(b, 'POST', '/signin', { email, password: 'not-the-password' });
+      await waitFor('the new event', () => output.includes('signin.failure'), 30_000);
+      expect(output).toContain('{"reason":"invalid_credentials"}');
+      expect(output).not.toContain('not-the-password');
+    } finally {
+      follow.kill('SIGTERM');
     }
   });
 

@@ -11,6 +11,7 @@ import { Clock } from '../common/clock/clock';
 import { AppException } from '../common/errors/app.exception';
 import { Transaction, Transactions } from '../database/transactions';
 import { isDisabled, rolesOf, User } from '../users/user.entity';
+import { ADMIN_ROLE } from './admin-access.guard';
 import { UsersRepository } from '../users/users.repository';
 import type {
   AdminUserDto,
@@ -186,16 +187,34 @@ export class AdminService {
    * the stored roles, so an admin who loses the role loses them at once.
    */
   async setRoles(id: string, roles: string[], actor: Actor): Promise<void> {
-    if ('userId' in actor && actor.userId === id && !roles.includes('admin')) {
-      throw new AppException(
-        'bad_request',
-        'Admins cannot take the admin role from themselves; another admin or the CLI can',
-      );
-    }
+    await this.editRoles(id, () => roles, actor);
+  }
+
+  /** Adds or removes one role, keeping the others (the CLI's `admin:grant` and `admin:revoke`). */
+  async toggleRole(id: string, role: string, held: boolean, actor: Actor): Promise<void> {
+    await this.editRoles(
+      id,
+      (current) => (held ? [...current, role] : current.filter((name) => name !== role)),
+      actor,
+    );
+  }
+
+  /** The new roles are computed from the current ones with the account locked. */
+  private async editRoles(
+    id: string,
+    edit: (current: string[]) => string[],
+    actor: Actor,
+  ): Promise<void> {
     await this.change(
       id,
       async (user, tx) => {
-        const sorted = [...new Set(roles)].sort();
+        const sorted = [...new Set(edit(rolesOf(user)))].sort();
+        if ('userId' in actor && actor.userId === id && !sorted.includes(ADMIN_ROLE)) {
+          throw new AppException(
+            'bad_request',
+            'Admins cannot take the admin role from themselves; another admin or the CLI can',
+          );
+        }
         await this.users.setRoles(id, sorted, tx);
         return {
           type: 'admin.roles_changed',
@@ -307,7 +326,7 @@ export function parseTime(field: string, value: string): Date {
   return time;
 }
 
-function toAuditEventDto(event: AuditEvent): AuditEventDto {
+export function toAuditEventDto(event: AuditEvent): AuditEventDto {
   return {
     id: event.id,
     at: event.at.toISOString(),

@@ -30,6 +30,8 @@ export interface AuditFilter {
   until?: Date;
   /** The id of the last event of the previous page. */
   before?: string;
+  /** Only events after this one, oldest first (to follow the log). */
+  after?: string;
 }
 
 /** Where a request came from, as far as an event records it. */
@@ -107,11 +109,14 @@ export class AuditLog {
 
   /**
    * Events newest first, up to `limit`, older than the event `before` (keyset pagination on the
-   * time-ordered id: events recorded meanwhile never shift a page). `type` is exact, or a prefix
-   * when it ends in `.*` (`mfa.*`).
+   * time-ordered id: events recorded meanwhile never shift a page); or, with `after`, the events
+   * since that one, oldest first. `type` is exact, or a prefix when it ends in `.*` (`mfa.*`).
    */
   search(filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
-    const query = this.events.createQueryBuilder('event').orderBy('event.id', 'DESC').take(limit);
+    const query = this.events
+      .createQueryBuilder('event')
+      .orderBy('event.id', filter.after === undefined ? 'DESC' : 'ASC')
+      .take(limit);
     if (filter.userId !== undefined) {
       query.andWhere('event.user_id = :userId', { userId: filter.userId });
     }
@@ -130,6 +135,9 @@ export class AuditLog {
     }
     if (filter.before !== undefined) {
       query.andWhere('event.id < :before', { before: filter.before });
+    }
+    if (filter.after !== undefined) {
+      query.andWhere('event.id > :after', { after: filter.after });
     }
     return query.getMany();
   }

@@ -8,6 +8,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/configuration';
 import { Clock } from '../common/clock/clock';
+import { processRole } from '../common/process-role';
 import { AuditLog } from '../audit/audit-log.service';
 import { OutboxRepository } from '../mail/outbox.repository';
 import { UsersRepository } from '../users/users.repository';
@@ -46,6 +47,9 @@ export class ExpiredRowsPurger implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
+    if (processRole.cli) {
+      return;
+    }
     this.timer = setInterval(() => {
       if (!this.running) {
         this.running = true;

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Clock } from '../common/clock/clock';
+import { processRole } from '../common/process-role';
 import { mailConfig } from '../config/configuration';
 import { Transaction, Transactions } from '../database/transactions';
 import { MetricsService } from '../metrics/metrics.service';
@@ -63,8 +64,8 @@ export class OutboxSender implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.flowsEnabled) {
-      // Nothing writes mail; what an earlier run left waits until the flows are on again.
+    if (!this.config.flowsEnabled || processRole.cli) {
+      // Nothing writes mail (or this is a CLI command): what waits is the service's to send.
       this.stopped = true;
       return;
     }

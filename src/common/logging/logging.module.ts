@@ -12,6 +12,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import pino, { Logger as Pino } from 'pino';
 import { observabilityConfig } from '../../config/configuration';
+import { processRole } from '../process-role';
 
 /** A request id a client or proxy may choose: short, and safe to log and echo. */
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,7 +48,7 @@ export function createLogOutput(level: string): LogOutput {
   // Cluster workers share one stdout: each write then carries whole lines and at most PIPE_BUF
   // bytes, which a pipe writes in one piece, so lines of different workers never interleave.
   const destination = pino.destination({
-    dest: 1,
+    dest: processRole.cli ? 2 : 1,
     sync: false,
     ...(cluster.isWorker
       ? { minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF }
