@@ -206,6 +206,12 @@ function setUpOpenApi(app: NestFastifyApplication): void {
     .setVersion('0.1.0')
     .addTag('auth', 'Sign-up, sign-in, tokens and the sample protected route')
     .addTag('account', 'The signed-in user: profile, sessions, password, deletion')
+    .addTag('mfa', 'The second factor: an authenticator app and recovery codes')
+    .addTag('email', 'Email verification, password reset and email change by link')
+    .addTag(
+      'admin',
+      'For role `admin`: accounts, sessions, locks, second factors, roles, the audit log',
+    )
     .addTag('health', 'Liveness and readiness probes')
     .addBearerAuth(
       {

@@ -1,6 +1,7 @@
 import { createTestApp, TestApp } from './helpers/test-app';
 
 interface Operation {
+  tags?: string[];
   security?: Record<string, string[]>[];
   responses: Record<string, { content?: Record<string, unknown> }>;
 }
@@ -10,6 +11,7 @@ describe('OpenAPI document', () => {
   let document: {
     paths: Record<string, Record<string, Operation>>;
     components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+    tags: { name: string; description: string }[];
   };
 
   beforeAll(async () => {
@@ -44,6 +46,32 @@ describe('OpenAPI document', () => {
     );
     expect(document.paths['/health/live'].get.security).toBeUndefined();
     expect(document.paths['/.well-known/jwks.json'].get.security).toBeUndefined();
+  });
+
+  it('should list the admin operations under the admin tag, with 403 and 404 documented', () => {
+    expect(document.tags.find((tag) => tag.name === 'admin')?.description).toContain('admin');
+    const admin = Object.entries(document.paths).filter(([path]) => path.startsWith('/admin/'));
+    expect(admin.map(([path]) => path).sort()).toEqual([
+      '/admin/audit',
+      '/admin/users',
+      '/admin/users/{id}',
+      '/admin/users/{id}/disable',
+      '/admin/users/{id}/enable',
+      '/admin/users/{id}/mfa',
+      '/admin/users/{id}/roles',
+      '/admin/users/{id}/sessions/end',
+      '/admin/users/{id}/unlock',
+    ]);
+    for (const [path, operations] of admin) {
+      for (const operation of Object.values(operations)) {
+        expect([path, operation.tags]).toEqual([path, ['admin']]);
+        expect(operation.security).toEqual([{ 'access-token': [] }]);
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403']));
+        if (path.includes('{id}')) {
+          expect(operation.responses['404'].content).toHaveProperty('application/problem+json');
+        }
+      }
+    }
   });
 
   it('should declare the bearer scheme on protected operations and none on public ones', () => {
