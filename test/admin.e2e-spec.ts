@@ -158,6 +158,37 @@ describe('admin API', () => {
     await t.http.get('/protected').set(as(first.access_token)).expect(401);
   });
 
+  it('never leaves a live session to a sign-in racing the disabling', async () => {
+    const delay = () => new Promise((done) => setTimeout(done, Math.random() * 15));
+    for (let round = 0; round < 15; round++) {
+      const user = await signUp(t.http);
+      const [signin] = await Promise.all([
+        delay().then(() =>
+          t.http.post('/signin').send({ email: user.email, password: DEFAULT_PASSWORD }),
+        ),
+        delay().then(() =>
+          t.http
+            .post(`/admin/users/${user.id}/disable`)
+            .set(as(admin.tokens.access_token))
+            .send({ reason: 'race' })
+            .expect(200),
+        ),
+      ]);
+      // Either the sign-in came first and the disabling ended its session, or it was refused.
+      expect([200, 403]).toContain(signin.status);
+      if (signin.status === 200) {
+        await t.http.get('/protected').set(as(signin.body.access_token)).expect(401);
+      } else {
+        expect(signin.body.code).toBe('account_disabled');
+      }
+      const detail = await t.http
+        .get(`/admin/users/${user.id}`)
+        .set(as(admin.tokens.access_token))
+        .expect(200);
+      expect(detail.body.sessions).toEqual([]);
+    }
+  });
+
   it('disables until a time, then lets the owner back in by itself', async () => {
     const real = t.app.get(Clock);
     const { now, nowMs } = real;
@@ -421,6 +452,24 @@ describe('admin API', () => {
       .set(auth)
       .expect(200);
     expect(signups.body.events).toHaveLength(1);
+  });
+
+  it('keeps every secret of these tests out of every column of every audit row', async () => {
+    const rows = await sql<Record<string, unknown>[]>(
+      t.app.get(DataSource),
+      'SELECT * FROM audit_events',
+    );
+    expect(rows.some((row) => String(row.type).startsWith('admin.'))).toBe(true);
+    const text = JSON.stringify(rows);
+    for (const secret of [
+      DEFAULT_PASSWORD,
+      'wrong-password',
+      admin.tokens.access_token,
+      admin.tokens.refresh_token,
+      admin.tokens.access_token.split('.')[2],
+    ]) {
+      expect(text.includes(secret)).toBe(false);
+    }
   });
 
   it('never answers 500 to hostile query strings and bodies', async () => {
