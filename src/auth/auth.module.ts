@@ -25,6 +25,7 @@ import { EmailFlowsService } from './email/email-flows.service';
 import { EmailToken } from './email/email-token.entity';
 import { EmailTokensRepository } from './email/email-tokens.repository';
 import { ExpiredRowsPurger } from './expired-rows.purger';
+import { ForwardAuthController } from './forward-auth.controller';
 import { JwksController } from './jwks.controller';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { Credentials } from './passwords/credentials';
@@ -74,7 +75,14 @@ import { TokenPairs } from './tokens/token-pairs';
       }),
     }),
   ],
-  controllers: [AuthController, AccountController, EmailController, MfaController, JwksController],
+  controllers: [
+    AuthController,
+    ForwardAuthController,
+    AccountController,
+    EmailController,
+    MfaController,
+    JwksController,
+  ],
   providers: [
     AuthService,
     AccountService,

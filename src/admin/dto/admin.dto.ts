@@ -16,13 +16,12 @@ import {
   MinLength,
 } from 'class-validator';
 import { SessionResponseDto } from '../../auth/dto/account.dto';
+import { ROLE_PATTERN } from '../../auth/guards/roles.guard';
 
 /** Most items one page may hold. */
 export const PAGE_LIMIT_MAX = 100;
 const PAGE_LIMIT_DEFAULT = 20;
 
-/** A role name: lower-case letters, digits, `_`, `-` and `.`, starting with a letter. */
-export const ROLE_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
 const ROLES_MAX = 16;
 
 class PageQueryDto {

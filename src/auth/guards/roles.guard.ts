@@ -12,6 +12,9 @@ import type { AuthenticatedUser } from '../authenticated-user';
 
 const REQUIRED_ROLES = 'requiredRoles';
 
+/** A role name: lower-case letters, digits, `_`, `-` and `.`, starting with a letter. */
+export const ROLE_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
+
 /**
  * Admits the caller only when their access token names every role `@Roles` lists; 403
  * `forbidden` otherwise. Runs after the global JWT guard, which has put the caller on the request.
