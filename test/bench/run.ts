@@ -64,7 +64,7 @@ interface Results {
   coldStartMs?: number;
   coldStartWithRevokedRowsMs?: number;
   idleRssMb?: number;
-  /** bare, live, protected, protectedWithRevokedRows */
+  /** bare, live, protected, check (/auth/check), protectedWithRevokedRows */
   sqlite?: Rounds;
   rssAfterLoadMb?: { empty: number; revoked: number };
   leak?: { requests: number; rssAfterWarmUpMb: number; rssAfterMb: number };
@@ -74,7 +74,7 @@ interface Results {
   signinC20?: LoadFigures;
   eventLoopDelayUnderSigninsMs?: { p50: number; p99: number; max: number };
   protectedUnderSignins?: LoadFigures;
-  /** bare, live, protected (PostgreSQL + Redis), sqliteProtected; or why it was not measured. */
+  /** bare, live, protected and check (PostgreSQL + Redis), sqliteProtected; or why not measured. */
   shared?: Rounds | string;
   enumeration?: { unknownEmailMedianMs: number; wrongPasswordMedianMs: number };
   /** POST /password/forgot from one client (c=1): known, unknown address. */
@@ -364,6 +364,8 @@ async function main(): Promise<void> {
 
     const live = { path: '/health/live' };
     const protectedRoute = { path: '/protected', tokens };
+    // A reverse proxy's sub-request: same token checks as /protected, no body.
+    const checkRoute = { path: '/auth/check', tokens };
     const warm = { seconds: 2 };
     results.sqlite = await interleaved(
       'SQLite',
@@ -371,12 +373,14 @@ async function main(): Promise<void> {
         bare: () => load(bare, live),
         live: () => load(a, live),
         protected: () => load(a, protectedRoute),
+        check: () => load(a, checkRoute),
         protectedWithRevokedRows: () => load(b, protectedRoute),
       },
       {
         bare: () => load(bare, live, warm),
         live: () => load(a, live, warm),
         protected: () => load(a, protectedRoute, warm),
+        check: () => load(a, checkRoute, warm),
         revoked: () => load(b, protectedRoute, warm),
       },
     );
@@ -520,9 +524,13 @@ async function benchShared(
         bare: () => load(bare, live),
         live: () => load(app, live),
         protected: () => load(app, protectedRoute),
+        check: () => load(app, { path: '/auth/check', tokens }),
         sqliteProtected: () => load(sqlite, { path: '/protected', tokens: sqliteTokens }),
       },
-      { protected: () => load(app, protectedRoute, { seconds: 2 }) },
+      {
+        protected: () => load(app, protectedRoute, { seconds: 2 }),
+        check: () => load(app, { path: '/auth/check', tokens }, { seconds: 2 }),
+      },
     );
   } finally {
     if (shared) {
@@ -541,7 +549,7 @@ function report(r: Required<Results>): void {
   const ratio = (a: number, b: number) => round(a / b, 3);
   const within15 = (x: number) => x >= 0.87 && x <= 1.15;
   const pct = (x: number) => `${round(x * 100, 1)}%`;
-  const { bare, live, protected: prot, protectedWithRevokedRows: revoked } = r.sqlite;
+  const { bare, live, protected: prot, check, protectedWithRevokedRows: revoked } = r.sqlite;
   const hashingLimit = r.serverCores / (r.hashMs / 1000);
   const ratios: Record<string, number> = {
     liveToBare: ratio(live.rps, bare.rps),
@@ -549,6 +557,7 @@ function report(r: Required<Results>): void {
     protectedToLive: ratio(prot.rps, live.rps),
     revokedRowsToEmpty: ratio(revoked.rps, prot.rps),
     protectedP99ToP50: ratio(prot.p99, prot.p50),
+    checkToProtected: ratio(check.rps, prot.rps),
     rssAfterLeakCheckToWarmUp: ratio(r.leak.rssAfterMb, r.leak.rssAfterWarmUpMb),
     signinToHashingLimit: ratio(r.signinC20.rps, hashingLimit),
     signinP99C20ToC1: ratio(r.signinC20.p99, r.signinC1.p99),
@@ -565,6 +574,7 @@ function report(r: Required<Results>): void {
       sharedProtectedToBare: ratio(shared.protected.rps, shared.bare.rps),
       sharedProtectedP99ToP50: ratio(shared.protected.p99, shared.protected.p50),
       sharedProtectedToSqlite: ratio(shared.protected.rps, shared.sqliteProtected.rps),
+      sharedCheckToProtected: ratio(shared.check.rps, shared.protected.rps),
     });
   }
   r.ratios = ratios;
@@ -587,6 +597,11 @@ function report(r: Required<Results>): void {
       'GET /protected (SQLite)',
       prot,
       `${ratios.protectedToBare} of bare (target >= 0.50); ${pct(ratios.protectedToLive)} of /health/live`,
+    ),
+    loadRow(
+      'GET /auth/check (SQLite), forward auth',
+      check,
+      `${ratios.checkToProtected} of /protected (target >= 0.95: as fast, within noise)`,
     ),
     [
       'GET /protected p99 / p50',
@@ -657,6 +672,11 @@ function report(r: Required<Results>): void {
         'shared: GET /protected (PostgreSQL + Redis)',
         shared.protected,
         `${ratios.sharedProtectedToBare} of bare (target >= 0.35); ${pct(ratios.sharedProtectedToSqlite)} of SQLite's ${shared.sqliteProtected.rps} req/s; p99 ${ratios.sharedProtectedP99ToP50}x p50`,
+      ),
+      loadRow(
+        'shared: GET /auth/check (PostgreSQL + Redis)',
+        shared.check,
+        `${ratios.sharedCheckToProtected} of /protected (target >= 0.95)`,
       ),
     );
   } else {
