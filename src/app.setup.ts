@@ -84,13 +84,13 @@ export function createHttpAdapter(http: HttpConfig = httpConfig()): FastifyAdapt
  */
 export function configureApp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  const { corsOrigins } = app.get<HttpConfig>(httpConfig.KEY);
+  const { corsOrigins, tokenDelivery } = app.get<HttpConfig>(httpConfig.KEY);
   if (corsOrigins.length > 0) {
-    // An explicit allowlist: no origin is ever reflected that is not on it.
+    // An explicit allowlist: no origin is ever reflected that is not on it (so never `*`).
     app.enableCors({
       origin: corsOrigins,
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type'],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-CSRF-Token'],
       exposedHeaders: [
         'Retry-After',
         'RateLimit-Limit',
@@ -98,7 +98,8 @@ export function configureApp(app: NestFastifyApplication): void {
         'RateLimit-Reset',
         'WWW-Authenticate',
       ],
-      credentials: false,
+      // Cookies cross origins only when refresh tokens travel in one, and only to those listed.
+      credentials: tokenDelivery !== 'body',
       maxAge: 600,
     });
   }

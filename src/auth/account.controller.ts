@@ -7,8 +7,10 @@ import {
   HttpCode,
   Param,
   Post,
+  Res,
   UseGuards,
 } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiBearerAuth,
   ApiNoContentResponse,
@@ -26,6 +28,7 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { ChangePasswordDto, DeleteAccountDto, SessionResponseDto } from './dto/account.dto';
 import { PasswordChangedResponseDto } from './dto/token-pair-response.dto';
 import { RateLimit, RateLimitGuard } from './rate-limit/rate-limit';
+import { DeliversTokens, TokenCookies } from './tokens/token-cookies';
 
 const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
 
@@ -33,7 +36,10 @@ const UNAUTHENTICATED = 'Missing, invalid, expired or revoked token';
 @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
 @Controller()
 export class AccountController {
-  constructor(private readonly account: AccountService) {}
+  constructor(
+    private readonly account: AccountService,
+    private readonly cookies: TokenCookies,
+  ) {}
 
   @Get('me')
   @ApiOperation({ summary: 'The signed-in user' })
@@ -89,6 +95,7 @@ export class AccountController {
     413: undefined,
     415: undefined,
   })
+  @DeliversTokens()
   async changePassword(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChangePasswordDto,
@@ -120,7 +127,11 @@ export class AccountController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id') id: string,
     @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     await this.account.endSession(user, id, client);
+    if (id === user.sessionId) {
+      this.cookies.clear(reply);
+    }
   }
 }

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  Headers,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -25,6 +37,7 @@ import { RefreshDto } from './dto/refresh.dto';
 import { TokenPairResponseDto } from './dto/token-pair-response.dto';
 import type { ClientInfo } from './decorators/client-info.decorator';
 import { bearerToken } from './tokens/refresh-tokens';
+import { DeliversTokens, TokenCookies } from './tokens/token-cookies';
 
 const REVOKE_MESSAGES: Record<RevokeScope, string> = {
   current: 'Token has been revoked',
@@ -38,6 +51,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly account: AccountService,
+    private readonly cookies: TokenCookies,
   ) {}
 
   @Public()
@@ -73,6 +87,7 @@ export class AuthController {
     413: undefined,
     415: undefined,
   })
+  @DeliversTokens()
   signIn(@Body() dto: SignInDto, @Client() client: ClientInfo): Promise<TokenPairResponseDto> {
     return this.auth.signIn(dto, client);
   }
@@ -109,8 +124,13 @@ export class AuthController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: RevokeDto,
     @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageResponseDto> {
     await this.account.revoke(user, dto.scope, client);
+    if (dto.scope !== 'others') {
+      // The calling session ended: so did its cookies.
+      this.cookies.clear(reply);
+    }
     return { message: REVOKE_MESSAGES[dto.scope ?? 'current'] };
   }
 
@@ -137,12 +157,16 @@ export class AuthController {
     413: undefined,
     415: undefined,
   })
+  @DeliversTokens()
   refresh(
     @Body() dto: RefreshDto,
     @Headers('authorization') authorization: string | undefined,
+    @Req() request: FastifyRequest,
     @Client() client: ClientInfo,
   ): Promise<TokenPairResponseDto> {
-    const credential = dto.refresh_token ?? bearerToken(authorization);
+    // A token in the body or the header is sent on purpose: nothing ambient, no CSRF check.
+    const credential =
+      dto.refresh_token ?? bearerToken(authorization) ?? this.cookies.fromCookie(request);
     if (credential === undefined) {
       throw new AppException(
         'token_missing',

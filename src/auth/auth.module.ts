@@ -49,6 +49,7 @@ import { JwtStrategy } from './strategies/jwt.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
 import { JwtKeys } from './tokens/jwt-keys';
 import { JwtKeysModule } from './tokens/jwt-keys.module';
+import { TokenCookies, TokenDeliveryInterceptor } from './tokens/token-cookies';
 import { TokenPairs } from './tokens/token-pairs';
 
 @Module({
@@ -99,6 +100,8 @@ import { TokenPairs } from './tokens/token-pairs';
     RevocationQueryRepository,
     AccessTokenService,
     TokenPairs,
+    TokenCookies,
+    TokenDeliveryInterceptor,
     JwtStrategy,
     ExpiredRowsPurger,
     FailedSigninLimiter,

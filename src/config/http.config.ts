@@ -14,7 +14,14 @@ export interface HttpConfig {
   corsOrigins: string[];
   /** Seconds a client has to send a whole request. */
   requestTimeout: number;
+  /**
+   * Where refresh tokens travel: the JSON body (`body`, the default), an HttpOnly cookie with
+   * CSRF protection for browser apps (`cookie`), or both.
+   */
+  tokenDelivery: TokenDelivery;
 }
+
+export type TokenDelivery = 'body' | 'cookie' | 'both';
 
 export function loadHttpConfig(env: Env): HttpConfig {
   const read = new EnvReader(env);
@@ -35,6 +42,7 @@ export function loadHttpConfig(env: Env): HttpConfig {
     trustProxy: trustedProxies(read.string('TRUST_PROXY', 'false', 4096)),
     corsOrigins,
     requestTimeout: read.duration('HTTP_REQUEST_TIMEOUT', '30s', 1, 600),
+    tokenDelivery: read.oneOf<TokenDelivery>('TOKEN_DELIVERY', 'body', ['body', 'cookie', 'both']),
   };
 }
 

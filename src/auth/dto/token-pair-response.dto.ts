@@ -15,7 +15,9 @@ export class TokenPairResponseDto {
   expires_in!: number;
 
   @ApiProperty({
-    description: 'Opaque refresh token; single use, rotated by every /refresh.',
+    description:
+      'Opaque refresh token; single use, rotated by every /refresh. Absent with `TOKEN_DELIVERY=cookie`, which sets it as the `__Secure-refresh_token` cookie instead.',
+    required: false,
     example: '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f.Jq3kz0bW5hY2Vz5mZ2xhc2stand0LXNlZWQtZXhhbXBsZQ',
   })
   refresh_token!: string;

@@ -13,6 +13,7 @@ import { AuthService } from '../auth.service';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { Client, type ClientInfo } from '../decorators/client-info.decorator';
 import { CurrentUser } from '../decorators/current-user.decorator';
+import { DeliversTokens } from '../tokens/token-cookies';
 import { Public } from '../decorators/public.decorator';
 import {
   EnrolmentResponseDto,
@@ -59,6 +60,7 @@ export class MfaController {
     413: undefined,
     415: undefined,
   })
+  @DeliversTokens()
   signInWithSecondFactor(
     @Body() dto: SecondFactorSignInDto,
     @Client() client: ClientInfo,

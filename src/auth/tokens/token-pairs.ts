@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { TokenCookies } from './token-cookies';
 import type { TokenPairResponseDto } from '../dto/token-pair-response.dto';
 import { SessionsService, SessionWithToken } from '../sessions/sessions.service';
 import { AccessTokenService, TokenSubject } from './access-token.service';
@@ -9,6 +10,7 @@ export class TokenPairs {
   constructor(
     private readonly accessTokens: AccessTokenService,
     private readonly sessions: SessionsService,
+    private readonly cookies: TokenCookies,
   ) {}
 
   issue(user: TokenSubject, opened: SessionWithToken): TokenPairResponseDto {
@@ -17,11 +19,13 @@ export class TokenPairs {
       opened.session,
       this.sessions.accessTokenLifetime(opened.session),
     );
-    return {
+    const pair: TokenPairResponseDto = {
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: access.expiresIn,
       refresh_token: opened.refreshToken,
     };
+    this.cookies.noteExpiry(pair, opened.session.expiresAt);
+    return pair;
   }
 }

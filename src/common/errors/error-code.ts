@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   mfa_step_up_required: { status: 403, title: 'Sign in with the second factor first' },
   mfa_enrollment_required: { status: 403, title: 'Second factor needed for this role' },
   account_disabled: { status: 403, title: 'Account disabled' },
+  csrf_failed: { status: 403, title: 'CSRF check failed' },
   not_found: { status: 404, title: 'Not found' },
   session_not_found: { status: 404, title: 'Session not found' },
   user_not_found: { status: 404, title: 'User not found' },
