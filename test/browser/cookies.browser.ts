@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { BuiltApp, freePort, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
+import { launchChromium } from '../helpers/chromium';
+import { DEFAULT_PASSWORD } from '../helpers/test-app';
+
+/** The page's document, in the functions that run in the browser (the suite has no DOM types). */
+declare const document: { cookie: string };
+
+const BROWSER_TIMEOUT_MS = 180_000;
+jest.setTimeout(BROWSER_TIMEOUT_MS);
+
+/** A single-page app's origin: an empty page served on a port of its own. */
+async function pageServer(): Promise<{ server: Server; origin: string }> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html' });
+    response.end('<!doctype html><title>app</title><h1>app</h1>');
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` };
+}
+
+interface FetchResult {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Cookie delivery as a browser app lives it, in Debian's Chromium: pages on other origins (other
+ * ports of localhost, a secure context) call the built service with `credentials: 'include'`.
+ */
+describe('refresh tokens in cookies, in a browser', () => {
+  let dir: string;
+  let app: BuiltApp;
+  let api: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let allowed: { server: Server; origin: string };
+  let other: { server: Server; origin: string };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'auth-cookies-'));
+    allowed = await pageServer();
+    other = await pageServer();
+    const port = await freePort();
+    api = `http://localhost:${port}`;
+    app = await startBuiltApp(
+      'cookies',
+      {
+        DB_PATH: join(dir, 'auth.sqlite'),
+        TOKEN_DELIVERY: 'cookie',
+        CORS_ORIGINS: allowed.origin,
+        EMAIL_FLOWS: 'off',
+        LOG_LEVEL: 'warn',
+      },
+      { port },
+    );
+    browser = await launchChromium(BROWSER_TIMEOUT_MS / 2);
+    context = await browser.newContext();
+    page = await context.newPage();
+    await page.goto(allowed.origin);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (app) {
+      await stopBuiltApp(app);
+    }
+    await Promise.all(
+      [allowed, other].map(({ server }) => new Promise((done) => server.close(done))),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** fetch() from the page, with its cookies; `csrf` sends the csrf_token cookie's value. */
+  const call = (
+    on: Page,
+    path: string,
+    options: { body?: object; csrf?: 'cookie' | string; token?: string } = {},
+  ): Promise<FetchResult> =>
+    on.evaluate(
+      async ({ url, body, csrf, token }) => {
+        const fromCookie = /(?:^|; )csrf_token=([^;]*)/.exec(document.cookie)?.[1];
+        const headers: Record<string, string> = {};
+        if (body) headers['Content-Type'] = 'application/json';
+        if (csrf !== undefined)
+          headers['X-CSRF-Token'] = csrf === 'cookie' ? (fromCookie ?? '') : csrf;
+        if (token) headers.Authorization = `Bearer ${token}`;
+        const response = await fetch(url, {
+          method: 'POST',
+          credentials: 'include',
+          headers,
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        const text = await response.text();
+        return { status: response.status, body: text ? JSON.parse(text) : {} };
+      },
+      { url: `${api}${path}`, ...options },
+    );
+
+  const refreshCookie = async () =>
+    (await context.cookies(`${api}/refresh`)).find(
+      (cookie) => cookie.name === '__Secure-refresh_token',
+    );
+
+  let email: string;
+
+  it('signs in across origins: the refresh cookie is set, and invisible to scripts', async () => {
+    email = `browser-${Date.now()}@example.com`;
+    expect(
+      (await call(page, '/signup', { body: { email, password: DEFAULT_PASSWORD } })).status,
+    ).toBe(201);
+    const signin = await call(page, '/signin', { body: { email, password: DEFAULT_PASSWORD } });
+    expect(signin.status).toBe(200);
+    expect(signin.body.refresh_token).toBeUndefined();
+
+    const cookie = await refreshCookie();
+    expect(cookie).toMatchObject({
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Strict',
+      path: '/refresh',
+    });
+    const visible = await page.evaluate(() => document.cookie);
+    expect(visible).toMatch(/csrf_token=[A-Za-z0-9_-]{43}/);
+    expect(visible).not.toContain('refresh_token');
+    expect(visible).not.toContain(cookie!.value);
+  });
+
+  it('refreshes with the CSRF header, rotating the cookie', async () => {
+    const before = (await refreshCookie())!.value;
+    const refreshed = await call(page, '/refresh', { csrf: 'cookie' });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).toBeUndefined();
+    const after = (await refreshCookie())!.value;
+    expect(after).not.toBe(before);
+  });
+
+  it('refuses a refresh without the header or with a wrong one (403 csrf_failed)', async () => {
+    for (const csrf of [undefined, 'not-the-token']) {
+      const refused = await call(page, '/refresh', { csrf });
+      expect(refused).toMatchObject({ status: 403, body: { code: 'csrf_failed' } });
+    }
+  });
+
+  it('lets no page of an origin outside CORS_ORIGINS refresh', async () => {
+    const before = (await refreshCookie())!.value;
+    const stranger = await context.newPage();
+    await stranger.goto(other.origin);
+    // Same site, so the browser would send the cookie; the preflight of the CSRF header fails.
+    await expect(call(stranger, '/refresh', { csrf: 'cookie' })).rejects.toThrow(/Failed to fetch/);
+    await stranger.close();
+    expect((await refreshCookie())!.value).toBe(before);
+    expect((await call(page, '/refresh', { csrf: 'cookie' })).status).toBe(200);
+  });
+
+  it('revokes the session when an old cookie value comes back', async () => {
+    const stolen = (await refreshCookie())!;
+    expect((await call(page, '/refresh', { csrf: 'cookie' })).status).toBe(200);
+    expect((await call(page, '/refresh', { csrf: 'cookie' })).status).toBe(200);
+    const current = (await refreshCookie())!;
+    await context.addCookies([{ ...stolen }]);
+    const reused = await call(page, '/refresh', { csrf: 'cookie' });
+    expect(reused).toMatchObject({ status: 401, body: { code: 'refresh_token_reused' } });
+    await context.addCookies([{ ...current }]);
+    expect((await call(page, '/refresh', { csrf: 'cookie' })).status).toBe(401);
+  });
+
+  it('clears both cookies at logout', async () => {
+    const signin = await call(page, '/signin', { body: { email, password: DEFAULT_PASSWORD } });
+    expect(await refreshCookie()).toBeDefined();
+    const revoked = await call(page, '/revoke', { token: signin.body.access_token as string });
+    expect(revoked.status).toBe(200);
+    expect(await refreshCookie()).toBeUndefined();
+    expect(await page.evaluate(() => document.cookie)).not.toContain('csrf_token');
+  });
+});
