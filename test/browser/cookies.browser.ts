@@ -81,16 +81,16 @@ describe('refresh tokens in cookies, in a browser', () => {
   const call = (
     on: Page,
     path: string,
-    options: { body?: object; csrf?: 'cookie' | string; token?: string } = {},
+    options: { body?: object; csrf?: string; token?: string } = {},
   ): Promise<FetchResult> =>
     on.evaluate(
       async ({ url, body, csrf, token }) => {
         const fromCookie = /(?:^|; )csrf_token=([^;]*)/.exec(document.cookie)?.[1];
         const headers: Record<string, string> = {};
-        if (body) headers['Content-Type'] = 'application/json';
+        if (body) {headers['Content-Type'] = 'application/json';}
         if (csrf !== undefined)
-          headers['X-CSRF-Token'] = csrf === 'cookie' ? (fromCookie ?? '') : csrf;
-        if (token) headers.Authorization = `Bearer ${token}`;
+          {headers['X-CSRF-Token'] = csrf === 'cookie' ? (fromCookie ?? '') : csrf;}
+        if (token) {headers.Authorization = `Bearer ${token}`;}
         const response = await fetch(url, {
           method: 'POST',
           credentials: 'include',
