@@ -1,6 +1,7 @@
 import { createTestApp, TestApp } from './helpers/test-app';
 
 interface Operation {
+  operationId?: string;
   tags?: string[];
   security?: Record<string, string[]>[];
   responses: Record<string, { content?: Record<string, unknown> }>;
@@ -46,6 +47,14 @@ describe('OpenAPI document', () => {
     );
     expect(document.paths['/health/live'].get.security).toBeUndefined();
     expect(document.paths['/.well-known/jwks.json'].get.security).toBeUndefined();
+  });
+
+  it('should give every operation an id of its own (client generators key on them)', () => {
+    const ids = Object.values(document.paths).flatMap((operations) =>
+      Object.values(operations).map((operation) => operation.operationId),
+    );
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('should list the admin operations under the admin tag, with 403 and 404 documented', () => {

@@ -1,6 +1,7 @@
 import { All, Controller, Headers, HttpCode, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiExcludeEndpoint,
   ApiHeader,
   ApiNoContentResponse,
   ApiOperation,
@@ -54,7 +55,7 @@ function misconfigured(detail: string): AppException {
 @ApiBearerAuth(ACCESS_TOKEN_SCHEME)
 @Controller()
 export class ForwardAuthController {
-  @All(['auth/check', 'auth/check/*'])
+  @All('auth/check')
   @HttpCode(204)
   @ApiOperation({
     summary: 'Forward auth: is this access token good (for this location)?',
@@ -135,5 +136,20 @@ export class ForwardAuthController {
       reply.header('X-Auth-Roles', user.roles.join(','));
     }
     reply.header('Cache-Control', 'no-store');
+  }
+
+  /** The same, below the path: Envoy's ext_authz appends the original path to `path_prefix`. */
+  @All('auth/check/*')
+  @HttpCode(204)
+  @ApiExcludeEndpoint()
+  checkBelow(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query('role') role: Requirement,
+    @Query('aal') aal: Requirement,
+    @Headers('x-auth-require-role') roleHeader: Requirement,
+    @Headers('x-auth-require-aal') aalHeader: Requirement,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): void {
+    this.check(user, role, aal, roleHeader, aalHeader, reply);
   }
 }

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { BuiltApp, freePort, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
+import { BuiltApp, freePort, ROOT, startBuiltApp, stopBuiltApp } from '../helpers/built-app';
+import { remint } from '../helpers/tokens';
 import { launchChromium } from '../helpers/chromium';
 import { DEFAULT_PASSWORD } from '../helpers/test-app';
 
@@ -12,13 +14,31 @@ import { DEFAULT_PASSWORD } from '../helpers/test-app';
 declare const document: { cookie: string };
 
 const BROWSER_TIMEOUT_MS = 180_000;
+const SECRET = randomBytes(48).toString('base64url');
 jest.setTimeout(BROWSER_TIMEOUT_MS);
 
-/** A single-page app's origin: an empty page served on a port of its own. */
+/** The built typed client and its one dependency, as a browser app would load them. */
+const MODULES: Record<string, string> = {
+  '/client/index.js': join(ROOT, 'client/dist/index.js'),
+  '/client/schema.js': join(ROOT, 'client/dist/schema.js'),
+  '/vendor/openapi-fetch.mjs': join(ROOT, 'node_modules/openapi-fetch/dist/index.mjs'),
+};
+
+const PAGE = `<!doctype html><title>app</title>
+<script type="importmap">{"imports": {"openapi-fetch": "/vendor/openapi-fetch.mjs"}}</script>
+<h1>app</h1>`;
+
+/** A single-page app's origin: a page (and the client's modules) served on a port of its own. */
 async function pageServer(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((_request, response) => {
+  const server = createServer((request, response) => {
+    const module = MODULES[request.url ?? ''];
+    if (module) {
+      response.writeHead(200, { 'Content-Type': 'text/javascript' });
+      response.end(readFileSync(module));
+      return;
+    }
     response.writeHead(200, { 'Content-Type': 'text/html' });
-    response.end('<!doctype html><title>app</title><h1>app</h1>');
+    response.end(PAGE);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { server, origin: `http://localhost:${(server.address() as AddressInfo).port}` };
@@ -53,6 +73,7 @@ describe('refresh tokens in cookies, in a browser', () => {
       'cookies',
       {
         DB_PATH: join(dir, 'auth.sqlite'),
+        JWT_SECRET: SECRET,
         TOKEN_DELIVERY: 'cookie',
         CORS_ORIGINS: allowed.origin,
         EMAIL_FLOWS: 'off',
@@ -87,10 +108,15 @@ describe('refresh tokens in cookies, in a browser', () => {
       async ({ url, body, csrf, token }) => {
         const fromCookie = /(?:^|; )csrf_token=([^;]*)/.exec(document.cookie)?.[1];
         const headers: Record<string, string> = {};
-        if (body) {headers['Content-Type'] = 'application/json';}
-        if (csrf !== undefined)
-          {headers['X-CSRF-Token'] = csrf === 'cookie' ? (fromCookie ?? '') : csrf;}
-        if (token) {headers.Authorization = `Bearer ${token}`;}
+        if (body) {
+          headers['Content-Type'] = 'application/json';
+        }
+        if (csrf !== undefined) {
+          headers['X-CSRF-Token'] = csrf === 'cookie' ? (fromCookie ?? '') : csrf;
+        }
+        if (token) {
+          headers.Authorization = `Bearer ${token}`;
+        }
         const response = await fetch(url, {
           method: 'POST',
           credentials: 'include',
@@ -178,5 +204,57 @@ describe('refresh tokens in cookies, in a browser', () => {
     expect(revoked.status).toBe(200);
     expect(await refreshCookie()).toBeUndefined();
     expect(await page.evaluate(() => document.cookie)).not.toContain('csrf_token');
+  });
+
+  it('runs the typed client in the page: cookie mode, one refresh for concurrent expired calls', async () => {
+    const address = `client-${Date.now()}@example.com`;
+    const signedIn = await page.evaluate(
+      async ({ url, email, password }) => {
+        // Not `import()`: the test's compiler would turn it into a require().
+        const load = new Function('path', 'return import(path)') as (path: string) => Promise<{
+          AuthClient: new (options: object) => {
+            signUp(email: string, password: string): Promise<unknown>;
+            signIn(email: string, password: string): Promise<{ status: string }>;
+            me(): Promise<{ email: string }>;
+            tokens: { accessToken?: string; refreshToken?: string };
+          };
+        }>;
+        const { AuthClient } = await load('/client/index.js');
+        const refreshes: string[] = [];
+        const client = new AuthClient({
+          baseUrl: url,
+          delivery: 'cookie',
+          fetch: (input: Request) => {
+            if (new URL(input.url).pathname === '/refresh') refreshes.push(input.url);
+            return fetch(input);
+          },
+        });
+        (globalThis as Record<string, unknown>).client = client;
+        (globalThis as Record<string, unknown>).refreshes = refreshes;
+        await client.signUp(email, password);
+        const result = await client.signIn(email, password);
+        return { status: result.status, tokens: client.tokens, me: (await client.me()).email };
+      },
+      { url: api, email: address, password: DEFAULT_PASSWORD },
+    );
+    expect(signedIn).toMatchObject({ status: 'signed-in', me: address });
+    expect(signedIn.tokens.refreshToken).toBeUndefined();
+
+    const expired = remint(signedIn.tokens.accessToken as string, SECRET, {
+      jti: randomUUID(),
+      iat: Math.floor(Date.now() / 1000) - 120,
+      exp: Math.floor(Date.now() / 1000) - 60,
+    });
+    const outcome = await page.evaluate(async (token) => {
+      const { client, refreshes } = globalThis as unknown as {
+        client: { setTokens(t: object): void; protected(): Promise<{ user: { email: string } }> };
+        refreshes: string[];
+      };
+      client.setTokens({ accessToken: token });
+      const answers = await Promise.all(Array.from({ length: 10 }, () => client.protected()));
+      return { emails: answers.map((answer) => answer.user.email), refreshes: refreshes.length };
+    }, expired);
+    expect(outcome.emails).toEqual(Array(10).fill(address));
+    expect(outcome.refreshes).toBe(1);
   });
 });
