@@ -86,7 +86,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token (or, as in the seed app, a valid access token) for a new pair
-         * @description Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`. The presented token is spent; presenting it again after the grace window revokes the session.
+         * @description Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`; with `TOKEN_DELIVERY=cookie` or `both`, a browser sends the `__Secure-refresh_token` cookie instead, with the `csrf_token` cookie's value in `X-CSRF-Token`. The presented token is spent; presenting it again after the grace window revokes the session.
          */
         post: operations["AuthController_refresh"];
         delete?: never;
@@ -1609,6 +1609,15 @@ export interface operations {
             };
             /** @description Missing, invalid, expired or reused token (`token_missing`, `invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `session_expired`, `token_expired`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A refresh by cookie without the right `X-CSRF-Token`, or from an origin outside CORS_ORIGINS (`csrf_failed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -145,7 +145,9 @@ export class AuthController {
     summary:
       'Exchange a refresh token (or, as in the seed app, a valid access token) for a new pair',
     description:
-      'Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`. ' +
+      'Send the refresh token as `Authorization: Bearer <refresh_token>` or as `{"refresh_token": "..."}`; ' +
+      'with `TOKEN_DELIVERY=cookie` or `both`, a browser sends the `__Secure-refresh_token` cookie instead, ' +
+      "with the `csrf_token` cookie's value in `X-CSRF-Token`. " +
       'The presented token is spent; presenting it again after the grace window revokes the session.',
   })
   @ApiBody({ type: RefreshDto, required: false })
@@ -153,6 +155,7 @@ export class AuthController {
   @ApiProblemResponses({
     400: undefined,
     401: 'Missing, invalid, expired or reused token (`token_missing`, `invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `session_expired`, `token_expired`)',
+    403: 'A refresh by cookie without the right `X-CSRF-Token`, or from an origin outside CORS_ORIGINS (`csrf_failed`)',
     429: undefined,
     413: undefined,
     415: undefined,
