@@ -26,6 +26,7 @@ const MODULES: Record<string, string> = {
 
 const PAGE = `<!doctype html><title>app</title>
 <script type="importmap">{"imports": {"openapi-fetch": "/vendor/openapi-fetch.mjs"}}</script>
+<script type="module">import { AuthClient } from '/client/index.js'; window.AuthClient = AuthClient;</script>
 <h1>app</h1>`;
 
 /** A single-page app's origin: a page (and the client's modules) served on a port of its own. */
@@ -208,24 +209,24 @@ describe('refresh tokens in cookies, in a browser', () => {
 
   it('runs the typed client in the page: cookie mode, one refresh for concurrent expired calls', async () => {
     const address = `client-${Date.now()}@example.com`;
+    await page.waitForFunction(() => 'AuthClient' in globalThis);
     const signedIn = await page.evaluate(
       async ({ url, email, password }) => {
-        // Not `import()`: the test's compiler would turn it into a require().
-        const load = new Function('path', 'return import(path)') as (path: string) => Promise<{
+        // Loaded by the page's module script, as an app's bundle would be.
+        const { AuthClient } = globalThis as unknown as {
           AuthClient: new (options: object) => {
             signUp(email: string, password: string): Promise<unknown>;
             signIn(email: string, password: string): Promise<{ status: string }>;
             me(): Promise<{ email: string }>;
             tokens: { accessToken?: string; refreshToken?: string };
           };
-        }>;
-        const { AuthClient } = await load('/client/index.js');
+        };
         const refreshes: string[] = [];
         const client = new AuthClient({
           baseUrl: url,
           delivery: 'cookie',
           fetch: (input: Request) => {
-            if (new URL(input.url).pathname === '/refresh') refreshes.push(input.url);
+            if (new URL(input.url).pathname === '/refresh') {refreshes.push(input.url);}
             return fetch(input);
           },
         });
