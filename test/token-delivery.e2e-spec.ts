@@ -120,7 +120,7 @@ describe('refresh tokens in cookies (TOKEN_DELIVERY)', () => {
       await t.http.get('/protected').set(bearer(refreshed.body.access_token)).expect(401);
     });
 
-    it('clears both cookies at logout and when the current session is ended', async () => {
+    it('clears both cookies at logout, when the current session is ended and at deletion', async () => {
       const { response } = await signedIn();
       const revoked = await t.http
         .post('/revoke')
@@ -140,6 +140,14 @@ describe('refresh tokens in cookies (TOKEN_DELIVERY)', () => {
         .set(bearer(other.response.body.access_token))
         .expect(204);
       expect(cookiesOf(ended.headers).csrf_token).toMatch(/Max-Age=0/);
+
+      const leaving = await signedIn();
+      const deleted = await t.http
+        .delete('/me')
+        .set(bearer(leaving.response.body.access_token))
+        .send({ password: DEFAULT_PASSWORD })
+        .expect(204);
+      expect(cookiesOf(deleted.headers)['__Secure-refresh_token']).toMatch(/Max-Age=0/);
     });
   });
 

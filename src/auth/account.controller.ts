@@ -70,8 +70,10 @@ export class AccountController {
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: DeleteAccountDto,
     @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     await this.account.deleteAccount(user, dto.password, client);
+    this.cookies.clear(reply);
   }
 
   @Post('password')
