@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { decode } from 'jsonwebtoken';
-import { TOTP, URI } from 'otpauth';
 import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock/clock';
 import type { FakeClock } from '../src/common/clock/fake-clock';
 import { sql } from './helpers/database';
 import { fakeClockOf } from './helpers/fake-clock';
+import { enrolTotp } from './helpers/mfa';
 import {
   bearer,
   createTestApp,
@@ -278,17 +278,7 @@ describe('admin API', () => {
   it("removes a user's second factor", async () => {
     const user = await signUp(t.http);
     const tokens = await signIn(t.http, user.email);
-    const enrolment = await t.http
-      .post('/mfa/totp/enroll')
-      .set(as(tokens.access_token))
-      .send({ password: DEFAULT_PASSWORD })
-      .expect(200);
-    const totp = URI.parse(enrolment.body.otpauthUri as string) as TOTP;
-    await t.http
-      .post('/mfa/totp/verify')
-      .set(as(tokens.access_token))
-      .send({ code: totp.generate() })
-      .expect(200);
+    const { totp } = await enrolTotp(t.http, tokens.access_token);
     const challenged = await t.http
       .post('/signin')
       .send({ email: user.email, password: DEFAULT_PASSWORD })
@@ -554,17 +544,7 @@ describe('admin API with ADMIN_REQUIRE_MFA', () => {
       .expect(403);
     expect(none.body.code).toBe('mfa_enrollment_required');
 
-    const enrolment = await t.http
-      .post('/mfa/totp/enroll')
-      .set(bearer(admin.tokens.access_token))
-      .send({ password: DEFAULT_PASSWORD })
-      .expect(200);
-    const totp = URI.parse(enrolment.body.otpauthUri as string) as TOTP;
-    await t.http
-      .post('/mfa/totp/verify')
-      .set(bearer(admin.tokens.access_token))
-      .send({ code: totp.generate({ timestamp: clock.nowMs() }) })
-      .expect(200);
+    const { totp } = await enrolTotp(t.http, admin.tokens.access_token, clock.nowMs());
     const aal1 = await t.http
       .get('/admin/users')
       .set(bearer(admin.tokens.access_token))

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'jsonwebtoken';
-import { TOTP, URI } from 'otpauth';
 import { runCli } from './helpers/cli';
+import { enrolTotp } from './helpers/mfa';
 import { usingPostgres } from './helpers/database';
 import {
   bearer,
@@ -139,16 +139,7 @@ describe('operators CLI', () => {
   it('unlocks an account and resets its second factor', async () => {
     const user = await signUp(t.http, uniqueEmail('cli-mfa'));
     const tokens = await signIn(t.http, user.email);
-    const enrolment = await t.http
-      .post('/mfa/totp/enroll')
-      .set(bearer(tokens.access_token))
-      .send({ password: DEFAULT_PASSWORD })
-      .expect(200);
-    await t.http
-      .post('/mfa/totp/verify')
-      .set(bearer(tokens.access_token))
-      .send({ code: (URI.parse(enrolment.body.otpauthUri as string) as TOTP).generate() })
-      .expect(200);
+    await enrolTotp(t.http, tokens.access_token);
     await t.http
       .post('/signin')
       .send({ email: user.email, password: DEFAULT_PASSWORD })
