@@ -99,6 +99,15 @@ describe('refresh tokens in cookies (TOKEN_DELIVERY)', () => {
       await refreshWith(cookies, csrf).expect(200);
     });
 
+    it('never takes the refresh cookie for an access token (/auth/check, /protected)', async () => {
+      const { cookies } = await signedIn();
+      const cookie = `__Secure-refresh_token=${valueOf(cookies['__Secure-refresh_token'])}; csrf_token=${valueOf(cookies.csrf_token)}`;
+      for (const path of ['/auth/check', '/protected']) {
+        const refused = await t.http.get(path).set('Cookie', cookie).expect(401);
+        expect(refused.body.code).toBe('token_missing');
+      }
+    });
+
     it('keeps a refresh token in the body or the Authorization header working without CSRF', async () => {
       const { cookies } = await signedIn();
       const token = valueOf(cookies['__Secure-refresh_token']);
