@@ -98,9 +98,7 @@ export class AuthService {
       });
       throw new AppException('invalid_credentials', INVALID_CREDENTIALS);
     }
-    await this.auditingDisabled(user.id, client, () =>
-      Promise.resolve(this.users.assertEnabled(user)),
-    );
+    await this.auditingDisabled(user.id, client, () => this.users.assertEnabled(user));
     if (user.emailVerifiedAt === null && this.emailFlows.verificationRequired) {
       // Only whoever knows the password learns this; they get a fresh link (one a minute at most).
       await this.transactions.run((tx) =>
@@ -174,7 +172,7 @@ export class AuthService {
   private async auditingDisabled<T>(
     userId: string,
     client: ClientInfo,
-    step: () => Promise<T>,
+    step: () => T | Promise<T>,
   ): Promise<T> {
     try {
       return await step();
